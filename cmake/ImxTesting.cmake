@@ -1,0 +1,14 @@
+# Shared test plumbing: one Catch2 main compiled once, and a helper to register a test binary.
+add_library(imx_catch_main STATIC ${CMAKE_CURRENT_LIST_DIR}/catch_main.cpp)
+target_include_directories(imx_catch_main PUBLIC /usr/include/catch2)
+
+# imx_add_test(NAME name SOURCES a.cpp ... LIBS lib ... [LABELS l ...])
+function(imx_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE imx_catch_main ${T_LIBS})
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --use-colour no)
+  if(T_LABELS)
+    set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
+  endif()
+endfunction()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian package infomax uses. Idempotent: a second run installs nothing new.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev libopenblas-dev       # CPU backend: Eigen products, OpenBLAS ceiling
+  catch2                              # tests (Catch2 v2 single header)
+  libboost-context-dev                # SIMT emulation: one fiber per GPU thread
+  libcli11-dev nlohmann-json3-dev     # tool flags, JSON output
+  zlib1g-dev libstb-dev libpng-dev    # gzipped idx files, JPEG decoding, PNG grids
+  clang libclang-rt-14-dev            # libFuzzer targets for the dataset parsers
+  dataset-fashion-mnist               # the embedded default dataset
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v nvcc >/dev/null || echo "setup: nvcc not on PATH; CUDA sources will be skipped (add /usr/local/cuda/bin to PATH)" >&2

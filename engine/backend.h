@@ -1,0 +1,124 @@
+// The device layer: allocation and every primitive kernel the ops need. Ops (engine/ops/) own
+// shape checks and gradient rules; a backend only computes. The CPU backend is the reference
+// for every primitive and a usable fallback; the CUDA backend implements the same interface.
+// All tensors handed to a backend are contiguous, on its device, and of matching dtypes.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "engine/tensor.h"
+
+namespace imx {
+
+enum class Unary { Relu, Sigmoid, Softplus, Exp, Log, Neg, Square, Sqrt };
+enum class Binary { Add, Sub, Mul, Div };
+
+struct ConvGeometry {
+  int64_t n, c_in, h_in, w_in;     // input
+  int64_t c_out, kh, kw;           // filter
+  int64_t stride, pad;             // same along both spatial axes
+  int64_t h_out, w_out;            // derived
+};
+
+struct PoolGeometry {
+  int64_t n, c, h_in, w_in, k, stride, pad, h_out, w_out;
+};
+
+// Batch-norm statistics over every axis but the channel one: x viewed as [outer, C, inner].
+struct NormGeometry {
+  int64_t outer, channels, inner;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  virtual std::shared_ptr<void> allocate(size_t bytes) = 0;
+  virtual void fill(Tensor& out, double value) = 0;
+  // Copies between any two devices; dtypes may differ only when both are on the CPU.
+  virtual void copy(const Tensor& src, Tensor& dst) = 0;
+
+  // C = alpha * op(A) op(B) + beta * C for 2-d A, B, C; op transposes when asked.
+  virtual void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
+                    double beta, Tensor& c) = 0;
+
+  virtual void unary(Unary op, const Tensor& x, Tensor& y) = 0;
+  // gx = gy * d(op)/dx, given x and y = op(x).
+  virtual void unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                              Tensor& gx) = 0;
+  // out = a op b with NumPy broadcasting (out has the broadcast shape).
+  virtual void binary(Binary op, const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  // out = scale * x + shift (elementwise).
+  virtual void affine(const Tensor& x, double scale, double shift, Tensor& out) = 0;
+  // Sums x over the axes where out's shape (right-aligned, same rank after padding) is 1.
+  virtual void sum_to(const Tensor& x, Tensor& out) = 0;
+  // Copies a strided view of src into contiguous dst: dst[idx] = src[offset + sum idx_i*stride_i].
+  virtual void gather_strided(const Tensor& src, int64_t offset, const Shape& strides,
+                              Tensor& dst) = 0;
+  // The reverse: dst[offset + sum idx_i*stride_i] += src[idx] (dst pre-filled by the caller).
+  virtual void scatter_add_strided(const Tensor& src, int64_t offset, const Shape& strides,
+                                   Tensor& dst) = 0;
+
+  virtual void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w,
+                              Tensor& y) = 0;
+  virtual void conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w,
+                                    Tensor& gx) = 0;
+  virtual void conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, const Tensor& gy,
+                                      Tensor& gw) = 0;
+
+  // Padding never wins a window. The backward recomputes each window's first maximum from x,
+  // so no index tensor is kept between the passes.
+  virtual void maxpool2d_forward(const PoolGeometry& g, const Tensor& x, Tensor& y) = 0;
+  virtual void maxpool2d_backward(const PoolGeometry& g, const Tensor& x, const Tensor& gy,
+                                  Tensor& gx) = 0;
+
+  // Training mode: normalizes with batch statistics, stores mean and inverse std per channel,
+  // and updates running statistics (unbiased variance) with the given momentum.
+  virtual void batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                               const Tensor& beta, double eps, double momentum,
+                               Tensor& running_mean, Tensor& running_var, Tensor& y,
+                               Tensor& saved_mean, Tensor& saved_invstd) = 0;
+  virtual void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                  const Tensor& saved_mean, const Tensor& saved_invstd,
+                                  const Tensor& gy, Tensor& gx, Tensor& ggamma,
+                                  Tensor& gbeta) = 0;
+
+  // Layer-norm over the channel axis at each position: x viewed as [outer, C, inner],
+  // statistics over C for each (outer, inner).
+  virtual void layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                 const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
+                                 Tensor& saved_invstd) = 0;
+  virtual void layernorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                  const Tensor& saved_mean, const Tensor& saved_invstd,
+                                  const Tensor& gy, Tensor& gx, Tensor& ggamma,
+                                  Tensor& gbeta) = 0;
+
+  // Row-wise over the last axis of a 2-d tensor.
+  virtual void log_softmax_forward(const Tensor& x, Tensor& y) = 0;
+  virtual void log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) = 0;
+  // loss = -mean_i logp[i, label_i]; labels are int32 class indices held in a CPU vector.
+  virtual double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) = 0;
+  virtual void nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) = 0;
+
+  // mask = (uniform(seed, offset + i) >= p) / (1 - p), from the Philox stream.
+  virtual void dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) = 0;
+  // uniform [lo, hi) values from the Philox stream (for initializers and prior samples).
+  virtual void uniform(uint64_t seed, uint64_t offset, double lo, double hi, Tensor& out) = 0;
+
+  // One Adam step in place (bias-corrected; step counts from 1).
+  virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr,
+                         double beta1, double beta2, double eps, double weight_decay,
+                         int64_t step) = 0;
+  // SGD with momentum in place (PyTorch's form: buf = momentum*buf + grad; p -= lr*buf).
+  virtual void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr,
+                        double momentum, double weight_decay, bool first_step) = 0;
+};
+
+Backend& backend(Device d);
+Backend& cpu_backend();
+// Registered by the CUDA backend library when it is linked in.
+void register_cuda_backend(Backend* b);
+bool cuda_backend_available();
+
+}  // namespace imx

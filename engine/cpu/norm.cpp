@@ -1,0 +1,158 @@
+// Batch-norm (statistics per channel over [outer, inner]) and channel layer-norm (statistics
+// over channels at each (outer, inner) position). Both normalize a group of elements and apply a
+// per-channel affine map, so both backward passes use the same group formula:
+//   gx = invstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = gy * gamma[channel].
+// Statistics are accumulated in float64.
+#include <cmath>
+#include <omp.h>
+
+#include "engine/cpu/cpu_backend.h"
+
+namespace imx {
+
+namespace {
+
+// Index of element (o, c, i) in the [outer, C, inner] view.
+inline int64_t at(const NormGeometry& g, int64_t o, int64_t c, int64_t i) {
+  return (o * g.channels + c) * g.inner + i;
+}
+
+}  // namespace
+
+void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                 const Tensor& beta, double eps, double momentum,
+                                 Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                 Tensor& saved_mean, Tensor& saved_invstd) {
+  const int64_t m = g.outer * g.inner;
+  dispatch(x.dtype(), [&]<class T>() {
+    const T *px = x.data<T>(), *pg = gamma.data<T>(), *pb = beta.data<T>();
+    T *py = y.data<T>(), *rm = running_mean.data<T>(), *rv = running_var.data<T>();
+    T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < g.channels; ++c) {
+      double sum = 0, sq = 0;
+      for (int64_t o = 0; o < g.outer; ++o)
+        for (int64_t i = 0; i < g.inner; ++i) sum += px[at(g, o, c, i)];
+      const double mean = sum / m;
+      for (int64_t o = 0; o < g.outer; ++o)
+        for (int64_t i = 0; i < g.inner; ++i) {
+          const double d = px[at(g, o, c, i)] - mean;
+          sq += d * d;
+        }
+      const double var = sq / m;
+      const double invstd = 1.0 / std::sqrt(var + eps);
+      for (int64_t o = 0; o < g.outer; ++o)
+        for (int64_t i = 0; i < g.inner; ++i) {
+          const int64_t k = at(g, o, c, i);
+          py[k] = static_cast<T>((px[k] - mean) * invstd * pg[c] + pb[c]);
+        }
+      sm[c] = static_cast<T>(mean);
+      si[c] = static_cast<T>(invstd);
+      const double unbiased = m > 1 ? sq / (m - 1) : var;
+      rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean);
+      rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+    }
+  });
+}
+
+void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                    const Tensor& saved_mean, const Tensor& saved_invstd,
+                                    const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
+  const int64_t m = g.outer * g.inner;
+  dispatch(x.dtype(), [&]<class T>() {
+    const T *px = x.data<T>(), *pg = gamma.data<T>(), *pgy = gy.data<T>();
+    const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+    T *pgx = gx.data<T>(), *pgg = ggamma.data<T>(), *pgb = gbeta.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < g.channels; ++c) {
+      const double mean = sm[c], invstd = si[c];
+      double sum_gy = 0, sum_gy_xhat = 0;
+      for (int64_t o = 0; o < g.outer; ++o)
+        for (int64_t i = 0; i < g.inner; ++i) {
+          const int64_t k = at(g, o, c, i);
+          sum_gy += pgy[k];
+          sum_gy_xhat += pgy[k] * (px[k] - mean) * invstd;
+        }
+      pgg[c] = static_cast<T>(sum_gy_xhat);
+      pgb[c] = static_cast<T>(sum_gy);
+      const double a = pg[c] * sum_gy / m, b = pg[c] * sum_gy_xhat / m;
+      for (int64_t o = 0; o < g.outer; ++o)
+        for (int64_t i = 0; i < g.inner; ++i) {
+          const int64_t k = at(g, o, c, i);
+          const double xhat = (px[k] - mean) * invstd;
+          pgx[k] = static_cast<T>(invstd * (pg[c] * pgy[k] - a - xhat * b));
+        }
+    }
+  });
+}
+
+void CpuBackend::layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                   const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
+                                   Tensor& saved_invstd) {
+  dispatch(x.dtype(), [&]<class T>() {
+    const T *px = x.data<T>(), *pg = gamma.data<T>(), *pb = beta.data<T>();
+    T *py = y.data<T>(), *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t o = 0; o < g.outer; ++o)
+      for (int64_t i = 0; i < g.inner; ++i) {
+        double sum = 0, sq = 0;
+        for (int64_t c = 0; c < g.channels; ++c) sum += px[at(g, o, c, i)];
+        const double mean = sum / g.channels;
+        for (int64_t c = 0; c < g.channels; ++c) {
+          const double d = px[at(g, o, c, i)] - mean;
+          sq += d * d;
+        }
+        const double invstd = 1.0 / std::sqrt(sq / g.channels + eps);
+        for (int64_t c = 0; c < g.channels; ++c) {
+          const int64_t k = at(g, o, c, i);
+          py[k] = static_cast<T>((px[k] - mean) * invstd * pg[c] + pb[c]);
+        }
+        sm[o * g.inner + i] = static_cast<T>(mean);
+        si[o * g.inner + i] = static_cast<T>(invstd);
+      }
+  });
+}
+
+void CpuBackend::layernorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                    const Tensor& saved_mean, const Tensor& saved_invstd,
+                                    const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
+  dispatch(x.dtype(), [&]<class T>() {
+    const T *px = x.data<T>(), *pg = gamma.data<T>(), *pgy = gy.data<T>();
+    const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+    T* pgx = gx.data<T>();
+    const int threads = omp_get_max_threads();
+    // Per-thread float64 partial sums of the per-channel parameter gradients.
+    std::vector<std::vector<double>> gg(threads, std::vector<double>(g.channels, 0.0));
+    std::vector<std::vector<double>> gb(threads, std::vector<double>(g.channels, 0.0));
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t o = 0; o < g.outer; ++o)
+      for (int64_t i = 0; i < g.inner; ++i) {
+        const int t = omp_get_thread_num();
+        const double mean = sm[o * g.inner + i], invstd = si[o * g.inner + i];
+        double sum_gh = 0, sum_gh_xhat = 0;
+        for (int64_t c = 0; c < g.channels; ++c) {
+          const int64_t k = at(g, o, c, i);
+          const double xhat = (px[k] - mean) * invstd, gh = pgy[k] * pg[c];
+          sum_gh += gh;
+          sum_gh_xhat += gh * xhat;
+          gg[t][c] += pgy[k] * xhat;
+          gb[t][c] += pgy[k];
+        }
+        const double a = sum_gh / g.channels, b = sum_gh_xhat / g.channels;
+        for (int64_t c = 0; c < g.channels; ++c) {
+          const int64_t k = at(g, o, c, i);
+          const double xhat = (px[k] - mean) * invstd;
+          pgx[k] = static_cast<T>(invstd * (pgy[k] * pg[c] - a - xhat * b));
+        }
+      }
+    T *pgg = ggamma.data<T>(), *pgb = gbeta.data<T>();
+    for (int64_t c = 0; c < g.channels; ++c) {
+      double s1 = 0, s2 = 0;
+      for (int t = 0; t < threads; ++t) s1 += gg[t][c], s2 += gb[t][c];
+      pgg[c] = static_cast<T>(s1);
+      pgb[c] = static_cast<T>(s2);
+    }
+  });
+}
+
+}  // namespace imx

@@ -1,0 +1,96 @@
+#include "engine/nn/module.h"
+
+#include <cmath>
+
+#include "engine/backend.h"
+
+namespace imx::nn {
+
+Tensor Module::add_parameter(const std::string& name, Tensor t) {
+  t.set_requires_grad(true);
+  params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::add_buffer(const std::string& name, Tensor t) {
+  buffers_.emplace_back(name, t);
+  return t;
+}
+
+void Module::collect(const std::string& prefix, bool buffers, Named& out) const {
+  for (const auto& [name, t] : buffers ? buffers_ : params_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", buffers, out);
+}
+
+Named Module::named_parameters() const {
+  Named out;
+  collect("", false, out);
+  return out;
+}
+
+Named Module::named_buffers() const {
+  Named out;
+  collect("", true, out);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::to(Device device) {
+  auto move = [device](Tensor t) {
+    if (t.device() == device) return;
+    t.impl().storage = t.to(device).impl().storage;
+    t.zero_grad();
+  };
+  for (auto& [name, t] : named_parameters()) move(t);
+  for (auto& [name, t] : named_buffers()) move(t);
+}
+
+Tensor default_weight(const Shape& shape, int64_t fan_in, Generator& gen) {
+  // kaiming_uniform(a = sqrt(5)): gain sqrt(2 / (1 + 5)), bound gain * sqrt(3 / fan_in)
+  // = 1 / sqrt(fan_in).
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  return uniform(shape, -bound, bound, gen);
+}
+
+Tensor default_bias(int64_t n, int64_t fan_in, Generator& gen) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  return uniform({n}, -bound, bound, gen);
+}
+
+Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& gen) {
+  weight = add_parameter("weight", default_weight({out, in}, in, gen));
+  if (has_bias) bias = add_parameter("bias", default_bias(out, in, gen));
+}
+
+Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad,
+               bool has_bias, Generator& gen)
+    : stride_(stride), pad_(pad) {
+  const int64_t fan_in = in * kernel * kernel;
+  weight = add_parameter("weight", default_weight({out, in, kernel, kernel}, fan_in, gen));
+  if (has_bias) bias = add_parameter("bias", default_bias(out, fan_in, gen));
+}
+
+BatchNorm::BatchNorm(int64_t channels, double momentum, double eps)
+    : momentum_(momentum), eps_(eps) {
+  weight = add_parameter("weight", Tensor::full({channels}, 1.0));
+  bias = add_parameter("bias", Tensor::zeros({channels}));
+  running_mean = add_buffer("running_mean", Tensor::zeros({channels}));
+  running_var = add_buffer("running_var", Tensor::full({channels}, 1.0));
+}
+
+LayerNormChannels::LayerNormChannels(int64_t channels, double eps) : eps_(eps) {
+  weight = add_parameter("weight", Tensor::full({channels}, 1.0));
+  bias = add_parameter("bias", Tensor::zeros({channels}));
+}
+
+}  // namespace imx::nn

@@ -1,0 +1,46 @@
+// Log-softmax and cross-entropy for classifiers (probes, coordinate prediction).
+#include "engine/ops/common.h"
+
+namespace imx {
+
+using namespace ops;
+
+Tensor log_softmax(const Tensor& x) {
+  check_rank("log_softmax", x, {2}, "input");
+  Tensor y = empty_like(x);
+  backend_of(x).log_softmax_forward(x, y);
+  return record(y, "log_softmax", {x}, [yd = y.detach()](const Tensor& g) {
+    Tensor gx = empty_like(g);
+    backend_of(g).log_softmax_backward(yd, g, gx);
+    return std::vector<Tensor>{gx};
+  });
+}
+
+namespace {
+
+// -mean_i logp[i, label_i]
+Tensor nll(const Tensor& logp, const std::vector<int32_t>& labels) {
+  Tensor loss = Tensor::full({}, backend_of(logp).nll_forward(logp, labels), logp.dtype(),
+                             logp.device());
+  return record(loss, "nll", {logp}, [labels, shape = logp.shape()](const Tensor& g) {
+    Tensor gl = Tensor::empty(shape, g.dtype(), g.device());
+    backend_of(g).nll_backward(labels, g.item(), gl);
+    return std::vector<Tensor>{gl};
+  });
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels) {
+  check_rank("cross_entropy", logits, {2}, "logits");
+  check(static_cast<int64_t>(labels.size()) == logits.size(0), "cross_entropy",
+        std::to_string(labels.size()) + " labels for logits " + shape_str(logits.shape()));
+  check(!labels.empty(), "cross_entropy", "empty batch");
+  for (size_t i = 0; i < labels.size(); ++i)
+    check(labels[i] >= 0 && labels[i] < logits.size(1), "cross_entropy",
+          "label " + std::to_string(labels[i]) + " at row " + std::to_string(i) +
+              " outside [0, " + std::to_string(logits.size(1)) + ")");
+  return nll(log_softmax(logits), labels);
+}
+
+}  // namespace imx

@@ -4,12 +4,14 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libopenblas-dev       # CPU backend: Eigen products, OpenBLAS ceiling
+  libopenblas-openmp-dev              # OpenBLAS sharing the OpenMP pool (see CMakeLists.txt)
   catch2                              # tests (Catch2 v2 single header)
   libboost-context-dev                # SIMT emulation: one fiber per GPU thread
   libcli11-dev nlohmann-json3-dev     # tool flags, JSON output
   zlib1g-dev libstb-dev libpng-dev    # gzipped idx files, JPEG decoding, PNG grids
   clang libclang-rt-14-dev            # libFuzzer targets for the dataset parsers
   dataset-fashion-mnist               # the embedded default dataset
+  python3-numpy                       # tests: cross-check .npy files against NumPy's own reader/writer
 )
 missing=()
 for p in "${packages[@]}"; do

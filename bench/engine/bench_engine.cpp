@@ -1,0 +1,76 @@
+// dim-bench-engine: the engine's matrix product and conv2d (forward + backward) on the CPU, as
+// GFLOP/s beside the OpenBLAS sgemm ceiling measured in the same run.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "bench/common/timing.h"
+#include "engine/backend.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+
+using namespace imx;
+
+namespace {
+
+struct ConvLayer {
+  const char* name;
+  int64_t n, c_in, h, c_out, k, stride, pad;
+};
+
+void report(const char* what, double flops, double seconds, double ceiling) {
+  const double gf = flops / seconds / 1e9;
+  std::printf("%-44s %10.2f ms %9.1f GFLOP/s %6.1f%% of ceiling\n", what, seconds * 1e3, gf,
+              100 * gf / ceiling);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Engine CPU benchmarks: matmul at 2048^3 and conv2d forward+backward at the DIM "
+               "encoders' layer sizes, in float32, against the OpenBLAS sgemm ceiling measured "
+               "in the same run."};
+  int reps = 5;
+  int64_t batch = 64;
+  app.add_option("--reps", reps, "Timed repetitions (best is reported)")->capture_default_str();
+  app.add_option("--batch", batch, "Batch size for the conv layers")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  const double ceiling = bench::sgemm_ceiling_gflops(2048, reps);
+  std::printf("ceiling: OpenBLAS sgemm 2048^3 = %.1f GFLOP/s\n\n", ceiling);
+
+  Generator gen(1);
+  {
+    Tensor a = uniform({2048, 2048}, -1, 1, gen), b = uniform({2048, 2048}, -1, 1, gen);
+    const double s = bench::best_seconds(reps, [&] { matmul(a, b); });
+    report("matmul 2048^3", 2.0 * 2048 * 2048 * 2048, s, ceiling);
+  }
+
+  const ConvLayer layers[] = {
+      {"DCGAN conv0 3->64 k4 s2 p1 32x32", batch, 3, 32, 64, 4, 2, 1},
+      {"DCGAN conv1 64->128 k4 s2 p1 16x16", batch, 64, 16, 128, 4, 2, 1},
+      {"DCGAN conv2 128->256 k4 s2 p1 8x8", batch, 128, 8, 256, 4, 2, 1},
+      {"MNIST conv0 1->64 k5 s2 p2 28x28", batch, 1, 28, 64, 5, 2, 2},
+      {"MNIST conv1 64->128 k5 s2 p2 14x14", batch, 64, 14, 128, 5, 2, 2},
+  };
+  double dcgan_flops = 0, dcgan_seconds = 0;
+  for (const auto& l : layers) {
+    Tensor x = uniform({l.n, l.c_in, l.h, l.h}, -1, 1, gen).set_requires_grad();
+    Tensor w = uniform({l.c_out, l.c_in, l.k, l.k}, -0.1, 0.1, gen).set_requires_grad();
+    const int64_t ho = (l.h + 2 * l.pad - l.k) / l.stride + 1;
+    // forward, backward-data and backward-filter are each one product of this size
+    const double flops = 3 * 2.0 * l.n * l.c_out * ho * ho * l.c_in * l.k * l.k;
+    Tensor seed = Tensor::full({l.n, l.c_out, ho, ho}, 1.0);
+    const double s = bench::best_seconds(reps, [&] {
+      conv2d(x, w, {}, l.stride, l.pad).backward(seed);
+      x.zero_grad();
+      w.zero_grad();
+    });
+    char name[96];
+    std::snprintf(name, sizeof name, "%s fwd+bwd", l.name);
+    report(name, flops, s, ceiling);
+    if (std::string(l.name).rfind("DCGAN", 0) == 0) dcgan_flops += flops, dcgan_seconds += s;
+  }
+  std::printf("\n");
+  report("DCGAN encoder convs (batch) fwd+bwd, total", dcgan_flops, dcgan_seconds, ceiling);
+  return 0;
+}

@@ -6,28 +6,10 @@
 #include <cstdint>
 #include <memory>
 
+#include "engine/kernel_types.h"
 #include "engine/tensor.h"
 
 namespace imx {
-
-enum class Unary { Relu, Sigmoid, Softplus, Exp, Log, Neg, Square, Sqrt };
-enum class Binary { Add, Sub, Mul, Div };
-
-struct ConvGeometry {
-  int64_t n, c_in, h_in, w_in;     // input
-  int64_t c_out, kh, kw;           // filter
-  int64_t stride, pad;             // same along both spatial axes
-  int64_t h_out, w_out;            // derived
-};
-
-struct PoolGeometry {
-  int64_t n, c, h_in, w_in, k, stride, pad, h_out, w_out;
-};
-
-// Batch-norm statistics over every axis but the channel one: x viewed as [outer, C, inner].
-struct NormGeometry {
-  int64_t outer, channels, inner;
-};
 
 class Backend {
  public:
@@ -117,8 +99,13 @@ class Backend {
 
 Backend& backend(Device d);
 Backend& cpu_backend();
-// Registered by the CUDA backend library when it is linked in.
-void register_cuda_backend(Backend* b);
+
+// The CUDA backend library registers a factory when it is linked in; the backend is built on
+// first use. The factory returns nullptr and sets *why when no usable device is present.
+using CudaBackendFactory = Backend* (*)(std::string* why);
+void register_cuda_backend(CudaBackendFactory factory);
 bool cuda_backend_available();
+// Why Device::CUDA cannot be used here (empty when it can).
+std::string cuda_unavailable_reason();
 
 }  // namespace imx

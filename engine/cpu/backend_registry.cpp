@@ -1,24 +1,52 @@
+#include <mutex>
+
 #include "engine/cpu/cpu_backend.h"
 
 namespace imx {
 
 namespace {
-Backend* g_cuda = nullptr;
+
+struct CudaSlot {
+  std::once_flag once;
+  CudaBackendFactory factory = nullptr;
+  Backend* backend = nullptr;
+  std::string why = "infomax was built without the CUDA backend (no nvcc at configure time)";
+};
+
+CudaSlot& cuda_slot() {
+  static CudaSlot slot;
+  return slot;
 }
+
+Backend* cuda_or_null() {
+  CudaSlot& s = cuda_slot();
+  std::call_once(s.once, [&s] {
+    if (!s.factory) return;
+    s.why.clear();
+    s.backend = s.factory(&s.why);
+  });
+  return s.backend;
+}
+
+}  // namespace
 
 Backend& cpu_backend() {
   static CpuBackend cpu;
   return cpu;
 }
 
-void register_cuda_backend(Backend* b) { g_cuda = b; }
-bool cuda_backend_available() { return g_cuda != nullptr; }
+void register_cuda_backend(CudaBackendFactory factory) { cuda_slot().factory = factory; }
+
+bool cuda_backend_available() { return cuda_or_null() != nullptr; }
+
+std::string cuda_unavailable_reason() {
+  return cuda_or_null() ? std::string() : cuda_slot().why;
+}
 
 Backend& backend(Device d) {
   if (d == Device::CPU) return cpu_backend();
-  if (!g_cuda)
-    throw Error("cuda: no CUDA backend (built without nvcc, not linked, or no device present)");
-  return *g_cuda;
+  if (Backend* b = cuda_or_null()) return *b;
+  throw Error("cuda: no CUDA backend: " + cuda_slot().why);
 }
 
 }  // namespace imx

@@ -126,13 +126,16 @@ void norm_cases(std::vector<Case>& cs) {
     add_case(cs, "batch_norm", shapes({s}) + " train",
         [s, c] { return Inputs{leaf(s), leaf({c}, 0.5, 1.5), leaf({c})}; },
         [c](const Inputs& x) {
-          Tensor rm = Tensor::zeros({c}, DType::F64), rv = Tensor::full({c}, 1.0, DType::F64);
+          // Running statistics follow the input's dtype and device (the CUDA tests reuse cases).
+          Tensor rm = Tensor::zeros({c}, x[0].dtype(), x[0].device());
+          Tensor rv = Tensor::full({c}, 1.0, x[0].dtype(), x[0].device());
           return batch_norm(x[0], x[1], x[2], rm, rv, true);
         });
     add_case(cs, "batch_norm", shapes({s}) + " eval",
         [s, c] { return Inputs{leaf(s), leaf({c}, 0.5, 1.5), leaf({c})}; },
         [c](const Inputs& x) {
-          Tensor rm = Tensor::full({c}, 0.3, DType::F64), rv = Tensor::full({c}, 2.0, DType::F64);
+          Tensor rm = Tensor::full({c}, 0.3, x[0].dtype(), x[0].device());
+          Tensor rv = Tensor::full({c}, 2.0, x[0].dtype(), x[0].device());
           return batch_norm(x[0], x[1], x[2], rm, rv, false);
         });
     add_case(cs, "layer_norm_channels", shapes({s}),

@@ -1,0 +1,258 @@
+// The CUDA backend's set-up, memory, transfers and the primitives served by the hand-written
+// kernels (kernels/ops). Products and cuDNN paths live in cuda_blas.cpp and cuda_dnn.cpp.
+#include "engine/cuda/cuda_backend.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/cpu/strided.h"
+#include "engine/cuda/check.h"
+#include "kernels/ops/launchers.h"
+
+namespace imx {
+
+namespace {
+
+void require_f32(const char* op, const Tensor& t) {
+  check(t.dtype() == DType::F32, std::string("cuda ") + op,
+        "the CUDA backend computes in float32; got " + t.describe() +
+            " (run float64 checks on the CPU backend)");
+}
+
+Dims to_dims(const char* op, const Shape& s) {
+  check(static_cast<int>(s.size()) <= Dims::kMaxRank, std::string("cuda ") + op,
+        "rank " + std::to_string(s.size()) + " exceeds the kernels' limit of " +
+            std::to_string(Dims::kMaxRank));
+  Dims d;
+  d.rank = static_cast<int>(s.size());
+  for (size_t i = 0; i < s.size(); ++i) d.d[i] = s[i];
+  return d;
+}
+
+float* f(const Tensor& t) { return static_cast<float*>(t.raw()); }
+
+}  // namespace
+
+CudaOptions cuda_options_from_env() {
+  CudaOptions o;
+  if (const char* v = std::getenv("IMX_CUDA_TF32")) o.allow_tf32 = std::strcmp(v, "0") != 0;
+  return o;
+}
+
+CudaBackend::CudaBackend(CudaOptions options) : options_(options) {
+  IMX_CUDA_CHECK(cudaSetDevice(0));
+  IMX_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  IMX_CUBLAS_CHECK(cublasCreate(&blas_));
+  IMX_CUBLAS_CHECK(cublasSetStream(blas_, stream_));
+  IMX_CUBLAS_CHECK(cublasSetMathMode(
+      blas_, options_.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  IMX_CUDNN_CHECK(cudnnCreate(&dnn_));
+  IMX_CUDNN_CHECK(cudnnSetStream(dnn_, stream_));
+}
+
+std::shared_ptr<void> CudaBackend::allocate(size_t bytes) { return alloc_.allocate(bytes); }
+
+void CudaBackend::upload(const void* host, void* device, size_t bytes) {
+  std::lock_guard lock(staging_mu_);
+  if (bytes > staging_bytes_) {
+    if (staging_) IMX_CUDA_CHECK(cudaFreeHost(staging_));
+    staging_ = nullptr;
+    IMX_CUDA_CHECK(cudaMallocHost(&staging_, bytes));
+    staging_bytes_ = bytes;
+  }
+  // The previous transfer through the buffer must be done before it is overwritten.
+  IMX_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  std::memcpy(staging_, host, bytes);
+  IMX_CUDA_CHECK(cudaMemcpyAsync(device, staging_, bytes, cudaMemcpyHostToDevice, stream_));
+}
+
+void CudaBackend::download(const void* device, void* host, size_t bytes) {
+  std::lock_guard lock(staging_mu_);
+  if (bytes > staging_bytes_) {
+    if (staging_) IMX_CUDA_CHECK(cudaFreeHost(staging_));
+    staging_ = nullptr;
+    IMX_CUDA_CHECK(cudaMallocHost(&staging_, bytes));
+    staging_bytes_ = bytes;
+  }
+  IMX_CUDA_CHECK(cudaMemcpyAsync(staging_, device, bytes, cudaMemcpyDeviceToHost, stream_));
+  IMX_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  std::memcpy(host, staging_, bytes);
+}
+
+void CudaBackend::fill(Tensor& out, double value) {
+  require_f32("fill", out);
+  cuda::fill(f(out), out.numel(), static_cast<float>(value), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::copy(const Tensor& src, Tensor& dst) {
+  check(src.dtype() == dst.dtype() && src.numel() == dst.numel(), "cuda copy",
+        src.describe() + " into " + dst.describe());
+  const size_t bytes = src.nbytes();
+  if (bytes == 0) return;
+  if (src.device() == Device::CUDA && dst.device() == Device::CUDA)
+    IMX_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), bytes, cudaMemcpyDeviceToDevice, stream_));
+  else if (src.device() == Device::CPU)
+    upload(src.raw(), dst.raw(), bytes);
+  else
+    download(src.raw(), dst.raw(), bytes);
+}
+
+void CudaBackend::unary(Unary op, const Tensor& x, Tensor& y) {
+  require_f32("unary", x);
+  cuda::unary_forward(op, f(x), f(y), x.numel(), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                                 Tensor& gx) {
+  require_f32("unary_backward", x);
+  cuda::unary_backward(op, f(x), f(y), f(gy), f(gx), x.numel(), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::binary(Binary op, const Tensor& a, const Tensor& b, Tensor& out) {
+  require_f32("binary", out);
+  cuda::binary(op, f(a), to_dims("binary", cpu::broadcast_strides(a.shape(), out.shape())), f(b),
+               to_dims("binary", cpu::broadcast_strides(b.shape(), out.shape())), f(out),
+               to_dims("binary", out.shape()), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::affine(const Tensor& x, double scale, double shift, Tensor& out) {
+  require_f32("affine", x);
+  cuda::affine(f(x), f(out), x.numel(), static_cast<float>(scale), static_cast<float>(shift),
+               stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::sum_to(const Tensor& x, Tensor& out) {
+  require_f32("sum_to", x);
+  cuda::sum_to(f(x), to_dims("sum_to", x.shape()),
+               to_dims("sum_to", cpu::broadcast_strides(out.shape(), x.shape())), f(out),
+               out.numel(), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::gather_strided(const Tensor& src, int64_t offset, const Shape& strides,
+                                 Tensor& dst) {
+  require_f32("gather_strided", src);
+  cuda::gather_strided(f(src), offset, to_dims("gather_strided", strides), f(dst),
+                       to_dims("gather_strided", dst.shape()), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::scatter_add_strided(const Tensor& src, int64_t offset, const Shape& strides,
+                                      Tensor& dst) {
+  require_f32("scatter_add_strided", src);
+  cuda::scatter_add_strided(f(src), to_dims("scatter_add_strided", src.shape()), f(dst), offset,
+                            to_dims("scatter_add_strided", strides), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::maxpool2d_forward(const PoolGeometry& g, const Tensor& x, Tensor& y) {
+  require_f32("maxpool2d_forward", x);
+  cuda::maxpool2d_forward(g, f(x), f(y), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::maxpool2d_backward(const PoolGeometry& g, const Tensor& x, const Tensor& gy,
+                                     Tensor& gx) {
+  require_f32("maxpool2d_backward", x);
+  cuda::maxpool2d_backward(g, f(x), f(gy), f(gx), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                    const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
+                                    Tensor& saved_invstd) {
+  require_f32("layernorm_forward", x);
+  cuda::layernorm_forward(g, f(x), f(gamma), f(beta), static_cast<float>(eps), f(y),
+                          f(saved_mean), f(saved_invstd), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::layernorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                     const Tensor& saved_mean, const Tensor& saved_invstd,
+                                     const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
+  require_f32("layernorm_backward", x);
+  cuda::layernorm_backward(g, f(x), f(gamma), f(saved_mean), f(saved_invstd), f(gy), f(gx),
+                           f(ggamma), f(gbeta), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::log_softmax_forward(const Tensor& x, Tensor& y) {
+  require_f32("log_softmax_forward", x);
+  cuda::log_softmax_forward(f(x), f(y), x.size(0), x.size(1), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) {
+  require_f32("log_softmax_backward", y);
+  cuda::log_softmax_backward(f(y), f(gy), f(gx), y.size(0), y.size(1), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+std::shared_ptr<void> CudaBackend::device_labels(const std::vector<int32_t>& labels) {
+  auto buf = alloc_.allocate(labels.size() * sizeof(int32_t));
+  upload(labels.data(), buf.get(), labels.size() * sizeof(int32_t));
+  return buf;
+}
+
+double CudaBackend::nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) {
+  require_f32("nll_forward", logp);
+  auto dev_labels = device_labels(labels);
+  auto loss = alloc_.allocate(sizeof(float));
+  cuda::nll_forward(f(logp), static_cast<const int32_t*>(dev_labels.get()), logp.size(0),
+                    logp.size(1), static_cast<float*>(loss.get()), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+  float host = 0;
+  download(loss.get(), &host, sizeof host);
+  return host;
+}
+
+void CudaBackend::nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) {
+  require_f32("nll_backward", glogp);
+  auto dev_labels = device_labels(labels);
+  cuda::nll_backward(static_cast<const int32_t*>(dev_labels.get()), glogp.size(0), glogp.size(1),
+                     static_cast<float>(scale), f(glogp), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) {
+  require_f32("dropout_mask", mask);
+  cuda::dropout_mask(seed, offset, static_cast<float>(p), f(mask), mask.numel(), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::uniform(uint64_t seed, uint64_t offset, double lo, double hi, Tensor& out) {
+  require_f32("uniform", out);
+  cuda::uniform(seed, offset, static_cast<float>(lo), static_cast<float>(hi), f(out), out.numel(),
+                stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr,
+                            double beta1, double beta2, double eps, double weight_decay,
+                            int64_t step) {
+  require_f32("adam_step", param);
+  const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
+  const double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
+  cuda::adam_step(f(param), f(grad), f(m), f(v), param.numel(), static_cast<float>(lr),
+                  static_cast<float>(beta1), static_cast<float>(beta2), static_cast<float>(eps),
+                  static_cast<float>(weight_decay), static_cast<float>(bc1),
+                  static_cast<float>(bc2), stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr,
+                           double momentum, double weight_decay, bool first_step) {
+  require_f32("sgd_step", param);
+  cuda::sgd_step(f(param), f(grad), f(buf), param.numel(), static_cast<float>(lr),
+                 static_cast<float>(momentum), static_cast<float>(weight_decay), first_step,
+                 stream_);
+  IMX_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace imx

@@ -1,0 +1,112 @@
+// The CUDA backend (float32): cuBLAS products, cuDNN convolutions and batch-norm, and the
+// hand-written kernels of kernels/ops for everything else. One stream on device 0; memory from
+// the caching allocator; host transfers staged through a pinned buffer.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "engine/backend.h"
+#include "engine/cuda/caching_allocator.h"
+
+namespace imx {
+
+struct CudaOptions {
+  bool allow_tf32 = false;  // TF32 tensor cores in cuBLAS and cuDNN (off: exact float32 math)
+};
+// Read once, when the backend is built; IMX_CUDA_TF32=1 in the environment turns TF32 on.
+CudaOptions cuda_options_from_env();
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(CudaOptions options);
+  ~CudaBackend() override;
+  Device device() const override { return Device::CUDA; }
+  cudaStream_t stream() const { return stream_; }
+  CachingAllocator& allocator() { return alloc_; }
+
+  std::shared_ptr<void> allocate(size_t bytes) override;
+  void fill(Tensor& out, double value) override;
+  void copy(const Tensor& src, Tensor& dst) override;
+  void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
+            double beta, Tensor& c) override;
+  void unary(Unary op, const Tensor& x, Tensor& y) override;
+  void unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                      Tensor& gx) override;
+  void binary(Binary op, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void affine(const Tensor& x, double scale, double shift, Tensor& out) override;
+  void sum_to(const Tensor& x, Tensor& out) override;
+  void gather_strided(const Tensor& src, int64_t offset, const Shape& strides,
+                      Tensor& dst) override;
+  void scatter_add_strided(const Tensor& src, int64_t offset, const Shape& strides,
+                           Tensor& dst) override;
+  void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w,
+                      Tensor& y) override;
+  void conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w,
+                            Tensor& gx) override;
+  void conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, const Tensor& gy,
+                              Tensor& gw) override;
+  void maxpool2d_forward(const PoolGeometry& g, const Tensor& x, Tensor& y) override;
+  void maxpool2d_backward(const PoolGeometry& g, const Tensor& x, const Tensor& gy,
+                          Tensor& gx) override;
+  void batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                       const Tensor& beta, double eps, double momentum, Tensor& running_mean,
+                       Tensor& running_var, Tensor& y, Tensor& saved_mean,
+                       Tensor& saved_invstd) override;
+  void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                          const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& gy,
+                          Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
+  void layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                         const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
+                         Tensor& saved_invstd) override;
+  void layernorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                          const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& gy,
+                          Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
+  void log_softmax_forward(const Tensor& x, Tensor& y) override;
+  void log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) override;
+  double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) override;
+  void nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) override;
+  void dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) override;
+  void uniform(uint64_t seed, uint64_t offset, double lo, double hi, Tensor& out) override;
+  void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, int64_t step) override;
+  void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double momentum,
+                double weight_decay, bool first_step) override;
+
+ private:
+  // Host <-> device through the pinned staging buffer (grown on demand).
+  void upload(const void* host, void* device, size_t bytes);
+  void download(const void* device, void* host, size_t bytes);
+  std::shared_ptr<void> device_labels(const std::vector<int32_t>& labels);
+
+  // cuDNN descriptors and chosen algorithms, cached per convolution geometry.
+  struct ConvPlan {
+    cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+    cudnnFilterDescriptor_t w = nullptr;
+    cudnnConvolutionDescriptor_t conv = nullptr;
+    cudnnConvolutionFwdAlgo_t fwd{};
+    cudnnConvolutionBwdDataAlgo_t bwd_data{};
+    cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
+    size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
+  };
+  ConvPlan& conv_plan(const ConvGeometry& g);
+
+  CudaOptions options_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  cudnnHandle_t dnn_ = nullptr;
+  CachingAllocator alloc_;
+  std::mutex staging_mu_;
+  void* staging_ = nullptr;
+  size_t staging_bytes_ = 0;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                      int64_t>,
+           std::unique_ptr<ConvPlan>>
+      conv_plans_;
+};
+
+}  // namespace imx

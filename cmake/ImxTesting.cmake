@@ -8,6 +8,8 @@ function(imx_add_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE imx_catch_main ${T_LIBS})
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} --use-colour no)
+  # Sleeping OpenMP workers: spinning ones starve other threads on 2 cores (engine/runtime.h).
+  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT OMP_WAIT_POLICY=PASSIVE)
   if(T_LABELS)
     set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
   endif()

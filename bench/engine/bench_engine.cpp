@@ -1,6 +1,8 @@
 // dim-bench-engine: the engine's matrix product and conv2d (forward + backward) on the CPU, as
 // GFLOP/s beside the OpenBLAS sgemm ceiling measured in the same run.
 #include <CLI/CLI.hpp>
+
+#include "engine/runtime.h"
 #include <cstdio>
 
 #include "bench/common/timing.h"
@@ -26,6 +28,7 @@ void report(const char* what, double flops, double seconds, double ceiling) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  imx::prefer_passive_openmp(argv);
   CLI::App app{"Engine CPU benchmarks: matmul at 2048^3 and conv2d forward+backward at the DIM "
                "encoders' layer sizes, in float32, against the OpenBLAS sgemm ceiling measured "
                "in the same run."};

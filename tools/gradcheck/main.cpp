@@ -1,11 +1,14 @@
 // dim-gradcheck: every op's gradient rule against central finite differences (float64, CPU).
 #include <CLI/CLI.hpp>
+
+#include "engine/runtime.h"
 #include <cstdio>
 #include <regex>
 
 #include "tools/gradcheck/gradcheck.h"
 
 int main(int argc, char** argv) {
+  imx::prefer_passive_openmp(argv);
   CLI::App app{"Checks every engine op's backward pass against central finite differences in "
                "float64 on the CPU. Prints one row per case; exits 1 if any case fails."};
   std::string filter;

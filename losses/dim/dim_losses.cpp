@@ -1,0 +1,65 @@
+#include "losses/dim/dim_losses.h"
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+
+namespace imx {
+
+namespace {
+
+// Runs the MI kernel on CPU tensors of one dtype. Device tensors are staged through the host
+// until the CUDA fused kernel is wired in (the kernel work is then host-bound).
+template <class T>
+double run_mi(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor& l,
+              const Tensor& g, Tensor* gl, Tensor* gg) {
+  mi::Gradients<T> grads;
+  if (gl) grads.local = gl->data<T>();
+  if (gg) grads.global = gg->data<T>();
+  return static_cast<double>(mi::compute<T>(impl, pb, e, l.data<T>(), g.data<T>(), grads));
+}
+
+}  // namespace
+
+Tensor mi_loss(const Tensor& local, const Tensor& global, mi::Estimator estimator, mi::Impl impl) {
+  check(local.defined() && global.defined(), "mi_loss", "undefined input");
+  check(local.dim() == 3, "mi_loss", "local features must be [B, P, D], got " + shape_str(local.shape()));
+  const Tensor g3 = global.dim() == 2 ? reshape(global, {global.size(0), 1, global.size(1)}) : global;
+  check(g3.dim() == 3 && g3.size(0) == local.size(0) && g3.size(2) == local.size(2), "mi_loss",
+        "global features " + shape_str(global.shape()) + " do not match local features " +
+            shape_str(local.shape()) + " (expected [B, D] or [B, K, D] with the same B and D)");
+  check(local.dtype() == global.dtype() && local.device() == global.device(), "mi_loss",
+        "mixed inputs: " + local.describe() + " and " + global.describe());
+  const mi::Problem pb{local.size(0), local.size(1), local.size(2), g3.size(1)};
+  try {
+    pb.validate_for(estimator);
+  } catch (const std::exception& e) {
+    fail("mi_loss", e.what());
+  }
+
+  const bool want_grads = grad_enabled() && (local.requires_grad() || global.requires_grad());
+  const Tensor l = local.to(Device::CPU), g = g3.to(Device::CPU);
+  Tensor gl, gg;
+  if (want_grads) {
+    gl = Tensor::empty(l.shape(), l.dtype());
+    gg = Tensor::empty(g.shape(), g.dtype());
+  }
+  const double value = dispatch(l.dtype(), [&]<class T>() {
+    return run_mi<T>(pb, estimator, impl, l, g, want_grads ? &gl : nullptr, want_grads ? &gg : nullptr);
+  });
+  Tensor loss = Tensor::full({}, value, local.dtype(), local.device());
+  if (!want_grads) return loss;
+  gl = gl.to(local.device());
+  gg = reshape(gg.to(local.device()), global.shape());
+  return record(loss, "mi_loss", {local, global}, [gl, gg](const Tensor& up) {
+    const double s = up.item();
+    return std::vector<Tensor>{scale(gl, s), scale(gg, s)};
+  });
+}
+
+Tensor prior_discriminator_loss(const Tensor& d_prior, const Tensor& d_encoded) {
+  return add(mean(softplus(neg(d_prior))), mean(softplus(d_encoded)));
+}
+
+Tensor prior_encoder_loss(const Tensor& d_encoded) { return mean(softplus(neg(d_encoded))); }
+
+}  // namespace imx

@@ -1,0 +1,31 @@
+#include "models/blocks.h"
+
+namespace imx::models {
+
+ConvBlock::ConvBlock(int64_t in, const ConvSpec& spec, Generator& gen) : spec_(spec) {
+  conv_ = add_module("conv", std::make_shared<nn::Conv2d>(in, spec.out, spec.kernel, spec.stride,
+                                                          spec.pad, !spec.batch_norm, gen));
+  if (spec.batch_norm) bn_ = add_module("bn", std::make_shared<nn::BatchNorm>(spec.out));
+}
+
+Tensor ConvBlock::forward(const Tensor& x) {
+  Tensor h = conv_->forward(x);
+  if (bn_) h = bn_->forward(h);
+  if (spec_.relu) h = relu(h);
+  if (spec_.pool) h = max_pool2d(h, spec_.pool, spec_.pool_stride);
+  return h;
+}
+
+LinearBlock::LinearBlock(int64_t in, int64_t out, bool batch_norm, bool relu_on, Generator& gen)
+    : relu_(relu_on) {
+  linear_ = add_module("linear", std::make_shared<nn::Linear>(in, out, !batch_norm, gen));
+  if (batch_norm) bn_ = add_module("bn", std::make_shared<nn::BatchNorm>(out));
+}
+
+Tensor LinearBlock::forward(const Tensor& x) {
+  Tensor h = linear_->forward(x);
+  if (bn_) h = bn_->forward(h);
+  return relu_ ? relu(h) : h;
+}
+
+}  // namespace imx::models

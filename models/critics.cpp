@@ -1,0 +1,76 @@
+#include "models/critics.h"
+
+#include <algorithm>
+
+#include "engine/backend.h"
+
+namespace imx::models {
+
+namespace {
+
+// The shortcut starts near the identity: uniform ±0.01 plus 1 on the diagonal of the first
+// min(in, out) channels, so the block begins as a slightly perturbed copy of its input.
+Tensor near_identity(int64_t out, int64_t in, Generator& gen) {
+  Tensor w = uniform({out, in, 1, 1}, -0.01, 0.01, gen);
+  float* p = w.data<float>();
+  for (int64_t i = 0; i < std::min(in, out); ++i) p[i * in + i] += 1.0f;
+  return w;
+}
+
+Tensor as_map(const Tensor& x) { return x.dim() == 2 ? reshape(x, {x.size(0), x.size(1), 1, 1}) : x; }
+
+}  // namespace
+
+DotEncoderBlock::DotEncoderBlock(int64_t in, int64_t units, Generator& gen) {
+  conv1_ = add_module("conv1", std::make_shared<nn::Conv2d>(in, units, 1, 1, 0, false, gen));
+  bn_ = add_module("bn", std::make_shared<nn::BatchNorm>(units));
+  conv2_ = add_module("conv2", std::make_shared<nn::Conv2d>(units, units, 1, 1, 0, true, gen));
+  shortcut_ = add_module("shortcut", std::make_shared<nn::Conv2d>(in, units, 1, 1, 0, false, gen));
+  shortcut_->weight.copy_from(near_identity(units, in, gen));
+  ln_ = add_module("ln", std::make_shared<nn::LayerNormChannels>(units));
+}
+
+Tensor DotEncoderBlock::forward(const Tensor& x) {
+  const Tensor m = as_map(x);
+  Tensor h = conv2_->forward(relu(bn_->forward(conv1_->forward(m))));
+  return ln_->forward(add(h, shortcut_->forward(m)));
+}
+
+DotCritic::DotCritic(int64_t local_channels, int64_t y_dim, int64_t units, Generator& gen)
+    : units_(units) {
+  local_ = add_module("local", std::make_shared<DotEncoderBlock>(local_channels, units, gen));
+  global_ = add_module("global", std::make_shared<DotEncoderBlock>(y_dim, units, gen));
+}
+
+Tensor DotCritic::encode_local(const Tensor& local_map) {
+  Tensor h = local_->forward(local_map);  // [N, units, M, M]
+  return permute(reshape(h, {h.size(0), units_, -1}), {0, 2, 1});
+}
+
+Tensor DotCritic::encode_global(const Tensor& y) {
+  Tensor h = global_->forward(y);  // [N, units, 1, 1]
+  return reshape(h, {h.size(0), 1, units_});
+}
+
+PriorDiscriminator::PriorDiscriminator(int64_t y_dim, Generator& gen) {
+  l1_ = add_module("l1", std::make_shared<nn::Linear>(y_dim, 1000, true, gen));
+  l2_ = add_module("l2", std::make_shared<nn::Linear>(1000, 200, true, gen));
+  l3_ = add_module("l3", std::make_shared<nn::Linear>(200, 1, true, gen));
+}
+
+Tensor PriorDiscriminator::forward(const Tensor& z) {
+  return l3_->forward(relu(l2_->forward(relu(l1_->forward(z)))));
+}
+
+Probe::Probe(int64_t features, int64_t classes, Generator& gen, uint64_t dropout_seed) {
+  l1_ = add_module("l1", std::make_shared<nn::Linear>(features, 200, true, gen));
+  drop_ = add_module("dropout", std::make_shared<nn::Dropout>(0.1, dropout_seed));
+  bn_ = add_module("bn", std::make_shared<nn::BatchNorm>(200));
+  l2_ = add_module("l2", std::make_shared<nn::Linear>(200, classes, true, gen));
+}
+
+Tensor Probe::forward(const Tensor& features) {
+  return l2_->forward(relu(bn_->forward(drop_->forward(l1_->forward(features)))));
+}
+
+}  // namespace imx::models

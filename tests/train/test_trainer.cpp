@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/safetensors.h"
 #include "imx/data/load.hpp"
 #include "tools/train/trainer.h"
 
@@ -57,6 +58,15 @@ TEST_CASE("dim-train learns, checkpoints and resumes on Fashion-MNIST", "[train]
   int lines = 0;
   for (std::string line; std::getline(metrics, line);) ++lines;
   CHECK(lines == 2);
+
+  // dim-eval's loader rebuilds the trained encoder from the checkpoint alone.
+  const auto trained = train::load_trained_encoder(train::checkpoint_path(out));
+  CHECK(trained.epoch == 2);
+  CHECK(trained.data == c.data);
+  const TensorFile file = load_safetensors(train::checkpoint_path(out));
+  for (auto& [name, p] : trained.encoder->named_parameters())
+    CHECK(p.to_vector() == file.find("encoder." + name)->to_vector());
+  CHECK(trained.encoder->forward(Tensor::zeros({2, 1, 28, 28})).y.shape() == Shape{2, 64});
 
   // A damaged checkpoint is reported by name, not trained over.
   std::filesystem::resize_file(train::checkpoint_path(out), 100);

@@ -25,15 +25,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// The first n images of a data set (all when n is 0 or larger than the set).
-data::Dataset first_images(const data::Dataset& d, int64_t n) {
-  if (n <= 0 || static_cast<size_t>(n) >= d.size()) return d;
-  data::Dataset out = d;
-  out.labels.resize(n);
-  out.pixels.resize(n * d.image_bytes());
-  return out;
-}
-
 Tensor images_to_tensor(const data::Batch& b, Device device) {
   Tensor t = Tensor::empty({b.n, b.c, b.h, b.w});
   std::memcpy(t.raw(), b.images.data(), t.nbytes());
@@ -271,6 +262,38 @@ void append_metrics(const std::string& path, const EpochResult& r) {
 
 std::string checkpoint_path(const std::string& out_dir) {
   return (std::filesystem::path(out_dir) / "checkpoint.safetensors").string();
+}
+
+data::Dataset first_images(const data::Dataset& d, int64_t n) {
+  if (n <= 0 || static_cast<size_t>(n) >= d.size()) return d;
+  check(!d.is_encoded(), "first_images", d.name + ": cannot cut a data set of undecoded images");
+  data::Dataset out = d;
+  out.labels.resize(n);
+  out.pixels.resize(n * d.image_bytes());
+  return out;
+}
+
+TrainedEncoder load_trained_encoder(const std::string& path, Device device) {
+  const TensorFile f = load_safetensors(path);
+  const auto cfg = f.metadata.find("config");
+  check(cfg != f.metadata.end(), "load_trained_encoder", path + " is not a dim-train checkpoint (no config)");
+  json meta;
+  try {
+    meta = json::parse(cfg->second);
+  } catch (const std::exception& e) {
+    fail("load_trained_encoder", path + ": unreadable config metadata: " + e.what());
+  }
+  TrainedEncoder t;
+  Generator unused(0);
+  t.encoder = std::make_shared<models::Encoder>(
+      models::encoder_spec(meta.at("arch").get<std::string>(), meta.at("channels").get<int64_t>()), unused);
+  for (auto& [name, p] : t.encoder->named_parameters()) load_into(f, path, "encoder." + name, p);
+  for (auto& [name, b] : t.encoder->named_buffers()) load_into(f, path, "encoder." + name, b);
+  t.encoder->to(device);
+  t.encoder->eval();
+  t.data = meta.value("data", "");
+  t.epoch = std::stoll(f.metadata.count("epoch") ? f.metadata.at("epoch") : "0");
+  return t;
 }
 
 std::vector<EpochResult> run(const Config& c) {

@@ -3,11 +3,14 @@
 // alongside, evaluated on the test split each epoch. Checkpoints are atomic and resumable.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/core.h"
+#include "imx/data/dataset.hpp"
 #include "losses/mi/mi.h"
+#include "models/encoder.h"
 
 namespace imx::train {
 
@@ -46,5 +49,16 @@ std::vector<EpochResult> run(const Config& config);
 
 // Checkpoint file inside out_dir.
 std::string checkpoint_path(const std::string& out_dir);
+
+// The first n images of a data set (all of it when n is 0 or at least its size).
+data::Dataset first_images(const data::Dataset& d, int64_t n);
+
+// The encoder of a dim-train checkpoint, rebuilt from the settings stored in it, in eval mode.
+struct TrainedEncoder {
+  std::shared_ptr<models::Encoder> encoder;
+  std::string data;  // the data set it was trained on (KIND:PATH)
+  int64_t epoch = 0;
+};
+TrainedEncoder load_trained_encoder(const std::string& checkpoint, Device device = Device::CPU);
 
 }  // namespace imx::train

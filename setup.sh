@@ -10,6 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev     # tool flags, JSON output
   zlib1g-dev libstb-dev libpng-dev    # gzipped idx files, JPEG decoding, PNG grids
   clang libclang-rt-14-dev            # libFuzzer targets for the dataset parsers
+  libjpeg62-turbo-dev                 # dataset tests: real-world JPEG variants (progressive, restarts) for stb
   dataset-fashion-mnist               # the embedded default dataset
   python3-numpy                       # tests: cross-check .npy files against NumPy's own reader/writer
 )

@@ -8,7 +8,11 @@
 #include "bench/common/timing.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
+#include "engine/optim.h"
 #include "engine/random.h"
+#include "losses/dim/dim_losses.h"
+#include "models/critics.h"
+#include "models/encoder.h"
 
 using namespace imx;
 
@@ -75,5 +79,30 @@ int main(int argc, char** argv) {
   }
   std::printf("\n");
   report("DCGAN encoder convs (batch) fwd+bwd, total", dcgan_flops, dcgan_seconds, ceiling);
+
+  // Whole DIM(L) training steps (encoder + dot critic + JSD MI loss + Adam), the rate the input
+  // pipeline must outpace (compare with dim-bench-data's images/s).
+  std::printf("\nDIM(L) training step, batch %lld (images/s the trainer consumes):\n",
+              static_cast<long long>(batch));
+  for (const char* arch : {"mnist28", "dcgan32"})
+    for (int64_t units : {int64_t(512), int64_t(2048)}) {
+      Generator g(7);
+      models::Encoder enc(models::encoder_spec(arch), g);
+      models::DotCritic critic(enc.local_channels(), 64, units, g);
+      std::vector<Tensor> params = enc.parameters();
+      for (auto& p : critic.parameters()) params.push_back(p);
+      Adam opt(params, 1e-4, 0.5, 0.999);
+      const auto& spec = enc.spec();
+      Tensor x = uniform({batch, spec.channels, spec.size, spec.size}, -1, 1, g);
+      const double s = bench::best_seconds(std::max(1, reps / 2), [&] {
+        opt.zero_grad();
+        auto out = enc.forward(x);
+        mi_loss(critic.encode_local(out.local), critic.encode_global(out.y), mi::Estimator::jsd)
+            .backward();
+        opt.step();
+      });
+      std::printf("  %-8s mi-units %5lld: %8.1f ms/step %8.0f images/s\n", arch,
+                  static_cast<long long>(units), s * 1e3, batch / s);
+    }
   return 0;
 }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <omp.h>
 
+#include <type_traits>
+
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/strided.h"
 
@@ -63,6 +65,32 @@ T binary_value(Binary op, T a, T b) {
   return a;
 }
 
+// Calls f(std::integral_constant<Unary, op>{}) so that each op gets its own loop: a switch
+// inside the element loop would keep the compiler from vectorizing it.
+template <class F>
+void with_unary(Unary op, F&& f) {
+  switch (op) {
+    case Unary::Relu: return f(std::integral_constant<Unary, Unary::Relu>{});
+    case Unary::Sigmoid: return f(std::integral_constant<Unary, Unary::Sigmoid>{});
+    case Unary::Softplus: return f(std::integral_constant<Unary, Unary::Softplus>{});
+    case Unary::Exp: return f(std::integral_constant<Unary, Unary::Exp>{});
+    case Unary::Log: return f(std::integral_constant<Unary, Unary::Log>{});
+    case Unary::Neg: return f(std::integral_constant<Unary, Unary::Neg>{});
+    case Unary::Square: return f(std::integral_constant<Unary, Unary::Square>{});
+    case Unary::Sqrt: return f(std::integral_constant<Unary, Unary::Sqrt>{});
+  }
+}
+
+template <class F>
+void with_binary(Binary op, F&& f) {
+  switch (op) {
+    case Binary::Add: return f(std::integral_constant<Binary, Binary::Add>{});
+    case Binary::Sub: return f(std::integral_constant<Binary, Binary::Sub>{});
+    case Binary::Mul: return f(std::integral_constant<Binary, Binary::Mul>{});
+    case Binary::Div: return f(std::integral_constant<Binary, Binary::Div>{});
+  }
+}
+
 }  // namespace
 
 void CpuBackend::unary(Unary op, const Tensor& x, Tensor& y) {
@@ -70,8 +98,10 @@ void CpuBackend::unary(Unary op, const Tensor& x, Tensor& y) {
     const T* px = x.data<T>();
     T* py = y.data<T>();
     const int64_t n = x.numel();
-#pragma omp parallel for if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) py[i] = unary_value(op, px[i]);
+    with_unary(op, [&](auto k) {
+#pragma omp parallel for simd if (n > 32768)
+      for (int64_t i = 0; i < n; ++i) py[i] = unary_value(k.value, px[i]);
+    });
   });
 }
 
@@ -81,8 +111,10 @@ void CpuBackend::unary_backward(Unary op, const Tensor& x, const Tensor& y, cons
     const T *px = x.data<T>(), *py = y.data<T>(), *pg = gy.data<T>();
     T* out = gx.data<T>();
     const int64_t n = x.numel();
-#pragma omp parallel for if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) out[i] = pg[i] * unary_derivative(op, px[i], py[i]);
+    with_unary(op, [&](auto k) {
+#pragma omp parallel for simd if (n > 32768)
+      for (int64_t i = 0; i < n; ++i) out[i] = pg[i] * unary_derivative(k.value, px[i], py[i]);
+    });
   });
 }
 
@@ -93,12 +125,19 @@ void CpuBackend::binary(Binary op, const Tensor& a, const Tensor& b, Tensor& out
   dispatch(out.dtype(), [&]<class T>() {
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
-    cpu::for_each_row<3>(out.shape(), {sa.data(), sb.data(), so.data()},
-                         [&](const auto& off, int64_t len, const auto& st) {
-                           for (int64_t i = 0; i < len; ++i)
-                             po[off[2] + i] = binary_value(op, pa[off[0] + i * st[0]],
-                                                           pb[off[1] + i * st[1]]);
-                         });
+    with_binary(op, [&](auto k) {
+      cpu::for_each_row<3>(out.shape(), {sa.data(), sb.data(), so.data()},
+                           [&](const auto& off, int64_t len, const auto& st) {
+                             const T *ra = pa + off[0], *rb = pb + off[1];
+                             T* ro = po + off[2];
+                             if (st[0] == 1 && st[1] == 1) {  // the common, vectorizable case
+                               for (int64_t i = 0; i < len; ++i) ro[i] = binary_value(k.value, ra[i], rb[i]);
+                             } else {
+                               for (int64_t i = 0; i < len; ++i)
+                                 ro[i] = binary_value(k.value, ra[i * st[0]], rb[i * st[1]]);
+                             }
+                           });
+    });
   });
 }
 

@@ -2,13 +2,13 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "losses/dim/mi_cuda_bridge.h"
 
 namespace imx {
 
 namespace {
 
-// Runs the MI kernel on CPU tensors of one dtype. Device tensors are staged through the host
-// until the CUDA fused kernel is wired in (the kernel work is then host-bound).
+// Runs the MI kernel on CPU tensors of one dtype.
 template <class T>
 double run_mi(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor& l,
               const Tensor& g, Tensor* gl, Tensor* gg) {
@@ -36,20 +36,26 @@ Tensor mi_loss(const Tensor& local, const Tensor& global, mi::Estimator estimato
     fail("mi_loss", e.what());
   }
 
+  // One pass computes the loss and, when they will be needed, both gradients.
   const bool want_grads = grad_enabled() && (local.requires_grad() || global.requires_grad());
-  const Tensor l = local.to(Device::CPU), g = g3.to(Device::CPU);
-  Tensor gl, gg;
+  Tensor gl, gg, loss;
   if (want_grads) {
-    gl = Tensor::empty(l.shape(), l.dtype());
-    gg = Tensor::empty(g.shape(), g.dtype());
+    gl = Tensor::empty(local.shape(), local.dtype(), local.device());
+    gg = Tensor::empty(g3.shape(), local.dtype(), local.device());
   }
-  const double value = dispatch(l.dtype(), [&]<class T>() {
-    return run_mi<T>(pb, estimator, impl, l, g, want_grads ? &gl : nullptr, want_grads ? &gg : nullptr);
-  });
-  Tensor loss = Tensor::full({}, value, local.dtype(), local.device());
+  if (local.device() == Device::CUDA) {
+    loss = Tensor::empty({}, local.dtype(), local.device());
+    detail::mi_cuda(pb, estimator, impl, local, g3, loss, want_grads ? &gl : nullptr,
+                    want_grads ? &gg : nullptr);
+  } else {
+    const double value = dispatch(local.dtype(), [&]<class T>() {
+      return run_mi<T>(pb, estimator, impl, local, g3, want_grads ? &gl : nullptr,
+                       want_grads ? &gg : nullptr);
+    });
+    loss = Tensor::full({}, value, local.dtype());
+  }
   if (!want_grads) return loss;
-  gl = gl.to(local.device());
-  gg = reshape(gg.to(local.device()), global.shape());
+  gg = reshape(gg, global.shape());
   return record(loss, "mi_loss", {local, global}, [gl, gg](const Tensor& up) {
     const double s = up.item();
     return std::vector<Tensor>{scale(gl, s), scale(gg, s)};

@@ -1,0 +1,25 @@
+#include "losses/dim/mi_cuda_bridge.h"
+
+#include "engine/backend.h"
+#include "engine/cuda/cuda_backend.h"
+#include "losses/mi_cuda/mi_cuda.h"
+
+namespace imx::detail {
+
+void mi_cuda(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor& local,
+             const Tensor& global, Tensor& loss, Tensor* gl, Tensor* gg) {
+  check(local.dtype() == DType::F32, "mi_loss", "the CUDA kernels compute in float32, got " + local.describe());
+  check(impl != mi::Impl::naive, "mi_loss", "the naive implementation runs on the CPU only");
+  auto& cuda = static_cast<CudaBackend&>(backend(Device::CUDA));
+  const bool grads = gl || gg;
+  const size_t bytes = mi::cuda::workspace_bytes(impl, pb, e, grads);
+  // Returned to the allocator's cache on exit; later work on the same stream is ordered after
+  // the kernels, so the block cannot be reused while they still read it.
+  auto workspace = cuda.allocator().allocate(bytes);
+  auto run = impl == mi::Impl::fused ? mi::cuda::fused_async : mi::cuda::unfused_async;
+  run(pb, e, static_cast<const float*>(local.raw()), static_cast<const float*>(global.raw()),
+      gl ? static_cast<float*>(gl->raw()) : nullptr, gg ? static_cast<float*>(gg->raw()) : nullptr,
+      1.0f, static_cast<float*>(loss.raw()), workspace.get(), bytes, cuda.stream(), {});
+}
+
+}  // namespace imx::detail

@@ -1,0 +1,11 @@
+// Built instead of mi_cuda_bridge.cpp when infomax has no CUDA build.
+#include "losses/dim/mi_cuda_bridge.h"
+
+namespace imx::detail {
+
+void mi_cuda(const mi::Problem&, mi::Estimator, mi::Impl, const Tensor&, const Tensor&, Tensor&,
+             Tensor*, Tensor*) {
+  throw Error("mi_loss: infomax was built without CUDA, so CUDA tensors cannot be scored");
+}
+
+}  // namespace imx::detail

@@ -1,0 +1,165 @@
+// What a sweep does with each score tile, per estimator family (terms.h):
+//   PointwiseEpilogue - f-divergences: sums the loss terms over positives and negatives and,
+//                       when gradients are wanted, writes dS = grad_scale * dLoss/ds at once;
+//   LseStatsEpilogue  - dv/infoNCE forward: per-row online log-sum-exp over the negatives, and
+//                       the positive scores (the only ones the loss needs individually);
+//   LseGradEpilogue   - dv/infoNCE backward: dS from the row statistics N and a.
+// Each is copied into registers by every thread (its state covers the thread's kMicro rows);
+// begin/tile/finish are called by every thread of the block (finish may contain barriers).
+#pragma once
+#include "losses/mi_cuda/tile.cuh"
+
+namespace imx::mi::IMX_KNS {
+
+// The images of this thread's rows of the tile at r0, or -1 past the last row.
+struct RowImages {
+  int64_t image[kMicro];
+  IMX_DEVICE RowImages(const Geometry& g, int64_t r0) {
+    for (int x = 0; x < kMicro; ++x) {
+      const int64_t r = r0 + micro_row(x);
+      image[x] = r < g.R ? r / g.K : -1;
+    }
+  }
+};
+
+// The images of this thread's columns of the tile at c0, or -2 from column c_end on.
+struct ColImages {
+  int64_t image[kMicro];
+  IMX_DEVICE ColImages(const Geometry& g, int64_t c0, int64_t c_end) {
+    for (int y = 0; y < kMicro; ++y) {
+      const int64_t c = c0 + micro_col(y);
+      image[y] = c < c_end ? c / g.P : -2;
+    }
+  }
+};
+
+template <class M>
+struct PointwiseEpilogue {
+  Geometry g;
+  float* ds;           // null: forward only; else dS[r][c - ds_c0] at ds + r * ld_ds
+  int64_t ld_ds, ds_c0;
+  float grad_scale;
+  PointwiseSums* partials;  // one slot per block (blockIdx.y * gridDim.x + blockIdx.x)
+  bool accumulate;          // add to the slot (a later column chunk) instead of overwriting it
+  double pos, neg;          // this thread's sums
+
+  IMX_DEVICE void begin(int64_t) { pos = neg = 0.0; }
+
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAcc& acc) {
+    const RowImages rows(g, r0);
+    const ColImages cols(g, c0, c_end);
+    const float pos_scale = grad_scale * float(g.inv_npos), neg_scale = grad_scale * float(g.inv_nneg);
+    float tile_pos = 0.0f, tile_neg = 0.0f;  // float within the tile, double across tiles
+    for (int x = 0; x < kMicro; ++x) {
+      if (rows.image[x] < 0) continue;
+      const int64_t r = r0 + micro_row(x);
+      for (int y = 0; y < kMicro; ++y) {
+        if (cols.image[y] < 0) continue;
+        const float s = acc.v[x][y];
+        const bool positive = rows.image[x] == cols.image[y];
+        if (positive) tile_pos += M::pos(s);
+        else tile_neg += M::neg(s);
+        if (ds != nullptr)
+          ds[r * ld_ds + (c0 + micro_col(y) - ds_c0)] = positive ? pos_scale * M::dpos(s) : neg_scale * M::dneg(s);
+      }
+    }
+    pos += tile_pos;
+    neg += tile_neg;
+  }
+
+  IMX_DEVICE void finish(int64_t) {
+    const PointwiseSums total = block_allreduce(PointwiseSums{pos, neg}, AddOp{});
+    if (threadIdx.x == 0) {
+      PointwiseSums& slot = partials[static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x];
+      slot = accumulate ? AddOp{}(slot, total) : total;
+    }
+  }
+};
+
+template <class M>
+struct LseStatsEpilogue {
+  Geometry g;
+  LsePart<float>* row_partials;  // [R][splits]: this block writes column blockIdx.y
+  float* pos_scores;             // [R][P]: positive p of row r at r * P + p
+  LsePart<float> row[kMicro];    // this thread's share of its rows' negatives
+
+  IMX_DEVICE void begin(int64_t) {
+    for (int x = 0; x < kMicro; ++x) row[x] = LsePart<float>{0.0f, 0.0f};
+  }
+
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAcc& acc) {
+    const RowImages rows(g, r0);
+    const ColImages cols(g, c0, c_end);
+    for (int x = 0; x < kMicro; ++x) {
+      if (rows.image[x] < 0) continue;
+      const int64_t r = r0 + micro_row(x);
+      float tile_max = -INFINITY;
+      bool any = false;
+      for (int y = 0; y < kMicro; ++y) {
+        if (cols.image[y] < 0) continue;
+        const float s = acc.v[x][y];
+        if (rows.image[x] == cols.image[y]) {
+          pos_scores[r * g.P + (c0 + micro_col(y) - rows.image[x] * g.P)] = s;
+        } else {
+          tile_max = fmaxf(tile_max, s);
+          any = true;
+        }
+      }
+      if (!any) continue;
+      float tile_sum = 0.0f;
+      for (int y = 0; y < kMicro; ++y)
+        if (cols.image[y] >= 0 && rows.image[x] != cols.image[y]) tile_sum += math::exp(acc.v[x][y] - tile_max);
+      row[x] = merge_lse(row[x], LsePart<float>{tile_max, tile_sum});
+    }
+  }
+
+  IMX_DEVICE void finish(int64_t r0) {
+    for (int x = 0; x < kMicro; ++x) {
+      // The 16 threads of a tile row are 16 aligned lanes of one warp.
+      const LsePart<float> merged = lanes_allreduce<kTileSide>(row[x], MergeLseOp{});
+      const int64_t r = r0 + micro_row(x);
+      if (tile_tx() == 0 && r < g.R) row_partials[r * gridDim.y + blockIdx.y] = merged;
+    }
+  }
+};
+
+template <class M>
+struct LseGradEpilogue {
+  Geometry g;
+  const float* group_lse;     // [R]: N of the row's group
+  const float* group_weight;  // [R]: a of the row's group
+  float* ds;                  // dS[r][c - ds_c0] at ds + r * ld_ds
+  int64_t ld_ds, ds_c0;
+  float grad_scale;
+  float N[kMicro], a[kMicro];
+
+  IMX_DEVICE void begin(int64_t r0) {
+    for (int x = 0; x < kMicro; ++x) {
+      const int64_t r = r0 + micro_row(x);
+      N[x] = r < g.R ? group_lse[r] : 0.0f;
+      a[x] = r < g.R ? grad_scale * group_weight[r] : 0.0f;
+    }
+  }
+
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAcc& acc) {
+    const RowImages rows(g, r0);
+    const ColImages cols(g, c0, c_end);
+    const float pos_scale = -grad_scale * float(g.inv_npos);
+    for (int x = 0; x < kMicro; ++x) {
+      if (rows.image[x] < 0) continue;
+      const int64_t r = r0 + micro_row(x);
+      for (int y = 0; y < kMicro; ++y) {
+        if (cols.image[y] < 0) continue;
+        const float s = acc.v[x][y];
+        // Negatives: a e^{s - N}, where s <= N (N is a log-sum-exp over them): no overflow.
+        ds[r * ld_ds + (c0 + micro_col(y) - ds_c0)] = rows.image[x] == cols.image[y]
+                                                           ? pos_scale * M::dlink(N[x] - s)
+                                                           : a[x] * math::exp(s - N[x]);
+      }
+    }
+  }
+
+  IMX_DEVICE void finish(int64_t) {}
+};
+
+}  // namespace imx::mi::IMX_KNS

@@ -1,0 +1,66 @@
+// The Deep InfoMax MI losses on the GPU: the fused kernel (the score matrix is never stored)
+// and the unfused baseline (score matrix materialized), with the semantics of losses/mi/mi.h.
+//
+// The same declarations name two builds (kernels/simt/simt.h):
+//   imx::mi::cuda - compiled by nvcc (library imx_mi_kernels_cuda; host code that includes this
+//                   header is compiled with IMX_SIMT_CUDA_HOST, which that target sets);
+//   imx::mi::emu  - the same sources run by the SIMT emulation on the CPU (imx_mi_kernels_emu).
+//
+// Pointers (features, gradients, loss, workspace) are device pointers. float32 only. Every
+// call enqueues its kernels on `stream`; the *_async ones return without synchronizing.
+// Gradient outputs are overwritten (null skips one; both null = forward only). The workspace
+// is caller-provided (e.g. from the engine's caching allocator): at least *_workspace_bytes()
+// bytes, 16-byte aligned, contents irrelevant; it must stay untouched until the call's work on
+// `stream` has finished. Errors throw std::invalid_argument (bad problem, tuning, workspace)
+// or std::runtime_error (a failed CUDA call, naming it).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "losses/mi/mi.h"
+#include "kernels/simt/simt.h"
+
+namespace imx::mi::IMX_KNS {
+
+// Work-split knobs, for tests and benchmarks; 0 = the default (see README.md). Results do not
+// depend on them beyond float rounding.
+struct KernelTuning {
+  int column_splits = 0;  // column splits per row tile of the sweeps (blockIdx.y); <= 65535
+  int64_t chunk_cols = 0;  // fused backward: columns of dS formed per chunk
+  int dg_splits = 0;       // split-K of the dG product over a chunk's columns; <= 64
+};
+
+// Exact bytes the call needs for the given problem and tuning (the formula is in README.md).
+// No term grows like B*B for the fused path.
+std::size_t fused_workspace_bytes(const Problem& pb, Estimator e, bool with_grads,
+                                  const KernelTuning& tuning = {});
+std::size_t unfused_workspace_bytes(const Problem& pb, Estimator e, bool with_grads,
+                                    const KernelTuning& tuning = {});
+
+// Enqueue only: the loss is written to *loss_device (one device float).
+void fused_async(const Problem& pb, Estimator e, const float* local, const float* global,
+                 float* grad_local, float* grad_global, float grad_scale, float* loss_device,
+                 void* workspace, std::size_t workspace_bytes, cudaStream_t stream,
+                 const KernelTuning& tuning = {});
+void unfused_async(const Problem& pb, Estimator e, const float* local, const float* global,
+                   float* grad_local, float* grad_global, float grad_scale, float* loss_device,
+                   void* workspace, std::size_t workspace_bytes, cudaStream_t stream,
+                   const KernelTuning& tuning = {});
+
+// Convenience: the same, with the loss kept in the workspace and returned after synchronizing
+// `stream`.
+float fused(const Problem& pb, Estimator e, const float* local, const float* global,
+            float* grad_local, float* grad_global, float grad_scale, void* workspace,
+            std::size_t workspace_bytes, cudaStream_t stream, const KernelTuning& tuning = {});
+float unfused(const Problem& pb, Estimator e, const float* local, const float* global,
+              float* grad_local, float* grad_global, float grad_scale, void* workspace,
+              std::size_t workspace_bytes, cudaStream_t stream, const KernelTuning& tuning = {});
+
+// Dispatch by implementation; Impl::naive is not offered on the device (std::invalid_argument).
+std::size_t workspace_bytes(Impl impl, const Problem& pb, Estimator e, bool with_grads,
+                            const KernelTuning& tuning = {});
+float compute(Impl impl, const Problem& pb, Estimator e, const float* local, const float* global,
+              float* grad_local, float* grad_global, float grad_scale, void* workspace,
+              std::size_t workspace_bytes, cudaStream_t stream, const KernelTuning& tuning = {});
+
+}  // namespace imx::mi::IMX_KNS

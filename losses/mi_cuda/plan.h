@@ -1,0 +1,56 @@
+// How one call splits its work and carves its workspace; shared by the fused and the unfused
+// paths, and by *_workspace_bytes (so the reported size is exactly what a call uses).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "losses/mi_cuda/mi_cuda.h"
+#include "losses/mi_cuda/types.cuh"
+
+namespace imx::mi::IMX_KNS {
+
+// Blocks a sweep or product aims for: 4 per SM of an H200 (132 SMs). A constant rather than a
+// device query, so that the work split (and with it every float summation order) depends on
+// the problem shape only, identically in the emulation and on any device.
+constexpr int64_t kTargetBlocks = 4 * 132;
+// Scores in one dS chunk of the fused backward (32 MiB of floats): bounds the chunk buffer by a
+// constant instead of by R*C.
+constexpr int64_t kChunkScores = int64_t(1) << 23;
+constexpr int kMaxDgSplits = 16;            // default split-K cap of the dG product
+constexpr int64_t kMinDgSplitDepth = 256;   // default: each split sums at least this many columns
+
+enum class Path { fused, unfused };
+
+struct Plan {
+  Geometry g;
+  bool pointwise = false;   // an f-divergence (one sweep) rather than dv/infoNCE
+  bool grads = false;
+  int64_t row_tiles = 0;    // ceil(R / kTileM): grid x of every sweep
+  int splits = 0;           // column splits: grid y of every sweep
+  int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused: all C, in place)
+  int dg_splits = 1;        // split-K of dG = dS L over a chunk
+  int64_t dg_split_depth = 0;
+  // Byte offsets of the regions in the workspace; `bytes` is the total.
+  std::size_t loss = 0, pointwise_partials = 0, row_partials = 0, pos_scores = 0, group_lse = 0,
+              group_weight = 0, scores = 0, dg_partials = 0, bytes = 0;
+};
+
+// Validates the problem (validate_for) and the tuning; throws std::invalid_argument.
+Plan make_plan(Path path, const Problem& pb, Estimator e, bool with_grads, const KernelTuning& tuning);
+
+// Typed pointers into a caller's workspace laid out by a plan.
+struct Workspace {
+  float* loss;
+  PointwiseSums* pointwise_partials;  // [row_tiles * splits]
+  LsePart<float>* row_partials;       // [R][splits]
+  float* pos_scores;                  // [R][P]
+  float* group_lse;                   // [R]
+  float* group_weight;                // [R]
+  float* scores;                      // unfused: S (R x C); fused: a dS chunk (R x chunk_cols)
+  float* dg_partials;                 // [dg_splits][R][D] when dg_splits > 1
+};
+
+// Throws std::invalid_argument naming `who` when the workspace is null, too small or misaligned.
+Workspace carve_workspace(const Plan& plan, void* workspace, std::size_t workspace_bytes, const char* who);
+
+}  // namespace imx::mi::IMX_KNS

@@ -1,0 +1,94 @@
+// The hand-written products: out = A B^T over the tile mainloop of tile.cuh, for the score
+// matrix of the unfused path and the two gradient products dG = dS L and dL = dS^T G, with an
+// optional split of the depth (split-K) whose partials are summed by a second kernel in a
+// fixed order (deterministic, no float atomics).
+#include <stdexcept>
+#include <string>
+
+#include "losses/mi_cuda/launchers.h"
+
+namespace imx::mi::IMX_KNS {
+namespace {
+
+constexpr int kSumThreads = 256;
+
+// Block (x, y, z): output tile (x, y) over depth [z * split_depth, (z + 1) * split_depth),
+// written to out + z * split_stride.
+template <bool kADepthContiguous, bool kBDepthContiguous>
+IMX_KERNEL void __launch_bounds__(kTileThreads)
+    product_kernel(Operand<kADepthContiguous> a, Operand<kBDepthContiguous> b, float* out, int64_t ld_out,
+                   bool accumulate, int64_t split_depth, int64_t split_stride) {
+  __shared__ SharedTiles sm;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kTileM, j0 = static_cast<int64_t>(blockIdx.y) * kTileN;
+  const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * split_depth;
+  const int64_t k_end = k_begin + split_depth < a.depth ? k_begin + split_depth : a.depth;
+  TileAcc acc;
+  multiply_tile(a, b, i0, j0, k_begin, k_end, sm, acc);
+  float* o = out + static_cast<int64_t>(blockIdx.z) * split_stride;
+  for (int x = 0; x < kMicro; ++x) {
+    const int64_t i = i0 + micro_row(x);
+    if (i >= a.rows) continue;
+    for (int y = 0; y < kMicro; ++y) {
+      const int64_t j = j0 + micro_col(y);
+      if (j >= b.rows) continue;
+      float& dst = o[i * ld_out + j];
+      dst = accumulate ? dst + acc.v[x][y] : acc.v[x][y];
+    }
+  }
+}
+
+// out[i][j] (+)= sum over z of partials[z][i][j] (rows x cols, partials dense).
+IMX_KERNEL void sum_splits_kernel(const float* partials, int splits, int64_t rows, int64_t cols, float* out,
+                                  int64_t ld_out, bool accumulate) {
+  const int64_t n = rows * cols;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < n;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float sum = 0.0f;
+    for (int z = 0; z < splits; ++z) sum += partials[z * n + e];
+    float& dst = out[(e / cols) * ld_out + e % cols];
+    dst = accumulate ? dst + sum : sum;
+  }
+}
+
+}  // namespace
+
+template <bool kADepthContiguous, bool kBDepthContiguous>
+void product(const Operand<kADepthContiguous>& a, const Operand<kBDepthContiguous>& b, float* out,
+             int64_t ld_out, bool accumulate, int splits, int64_t split_depth, float* partials,
+             cudaStream_t stream) {
+  const unsigned tiles_i = static_cast<unsigned>(ceil_div(a.rows, kTileM));
+  const unsigned tiles_j = static_cast<unsigned>(ceil_div(b.rows, kTileN));
+  if (ceil_div(b.rows, kTileN) > 65535 || splits > 65535)  // gridDim.y and .z limits
+    throw std::invalid_argument("mi_cuda product: " + std::to_string(b.rows) + " output columns exceed the grid's " +
+                                std::to_string(65535 * kTileN) + " (or too many splits)");
+  if (splits <= 1) {
+    IMX_LAUNCH((product_kernel<kADepthContiguous, kBDepthContiguous>), dim3(tiles_i, tiles_j, 1), kTileThreads, 0,
+               stream)(a, b, out, ld_out, accumulate, a.depth, int64_t(0));
+    check_launch("product");
+    return;
+  }
+  const int64_t n = a.rows * b.rows;
+  IMX_LAUNCH((product_kernel<kADepthContiguous, kBDepthContiguous>), dim3(tiles_i, tiles_j, static_cast<unsigned>(splits)),
+             kTileThreads, 0, stream)(a, b, partials, b.rows, false, split_depth, n);
+  check_launch("product (split partials)");
+  const unsigned blocks = static_cast<unsigned>(ceil_div(n, kSumThreads) < kTargetBlocks ? ceil_div(n, kSumThreads) : kTargetBlocks);
+  IMX_LAUNCH(sum_splits_kernel, blocks, kSumThreads, 0, stream)(partials, splits, a.rows, b.rows, out, ld_out, accumulate);
+  check_launch("product (sum of splits)");
+}
+
+// The three layouts the MI loss needs: S = G L^T (both row-major), dG = dS L (dS row-major,
+// L transposed view), dL = dS^T G (both transposed views).
+template void product<true, true>(const Operand<true>&, const Operand<true>&, float*, int64_t, bool, int, int64_t,
+                                  float*, cudaStream_t);
+template void product<true, false>(const Operand<true>&, const Operand<false>&, float*, int64_t, bool, int, int64_t,
+                                   float*, cudaStream_t);
+template void product<false, false>(const Operand<false>&, const Operand<false>&, float*, int64_t, bool, int,
+                                    int64_t, float*, cudaStream_t);
+
+void check_launch(const char* what) {
+  const cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess)
+    throw std::runtime_error(std::string("mi_cuda: launching ") + what + " failed: " + cudaGetErrorString(status));
+}
+
+}  // namespace imx::mi::IMX_KNS

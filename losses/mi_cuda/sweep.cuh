@@ -1,0 +1,49 @@
+// The sweep: one kernel body that walks the score matrix in kTileM x kTileN tiles and hands each
+// tile to an epilogue (epilogues.cuh). Grid: x = row tiles, y = column splits; the block
+// (x, y) takes the y-th contiguous share of the column tiles of [c_begin, c_end), so a few
+// hundred blocks cover any width and per-block state stays O(rows) (flash-decoding style:
+// splits beyond the number of column tiles get no tile and report empty statistics).
+#pragma once
+#include "losses/mi_cuda/epilogues.cuh"
+#include "losses/mi_cuda/launchers.h"
+
+namespace imx::mi::IMX_KNS {
+
+template <class Source, class Epilogue>
+IMX_KERNEL void __launch_bounds__(kTileThreads)
+    sweep_kernel(Source source, Epilogue epilogue, int64_t c_begin, int64_t c_end) {
+  __shared__ SharedTiles sm;
+  Epilogue ep = epilogue;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * kTileM;
+  const int64_t tiles = ceil_div(c_end - c_begin, kTileN);
+  const int64_t splits = gridDim.y, split = blockIdx.y;
+  const int64_t first = tiles * split / splits, last = tiles * (split + 1) / splits;
+  TileAcc acc;
+  ep.begin(r0);
+  for (int64_t t = first; t < last; ++t) {
+    const int64_t c0 = c_begin + t * kTileN;
+    source.tile(r0, c0, sm, acc);
+    ep.tile(r0, c0, c_end, acc);
+  }
+  ep.finish(r0);
+}
+
+// Launches the sweep over columns [c_begin, c_end) with the plan's grid.
+template <class Source, class Epilogue>
+void launch_sweep(const Source& source, const Epilogue& epilogue, int64_t row_tiles, int splits,
+                  int64_t c_begin, int64_t c_end, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(row_tiles), static_cast<unsigned>(splits));
+  IMX_LAUNCH((sweep_kernel<Source, Epilogue>), grid, kTileThreads, 0, stream)(source, epilogue, c_begin, c_end);
+}
+
+// Calls f(source) with the tile source that `s` describes.
+template <class F>
+void with_score_source(const Geometry& g, const ScoreSource& s, F&& f) {
+  if (s.scores != nullptr) {
+    f(StoredScores{s.scores, g.C, g.R, g.C});
+  } else {
+    f(ComputedScores{Operand<true>{s.global, g.D, g.R, g.D}, Operand<true>{s.local, g.D, g.C, g.D}});
+  }
+}
+
+}  // namespace imx::mi::IMX_KNS

@@ -4,11 +4,12 @@
 #pragma once
 #include <cstdint>
 
+// IMX_HD carries `inline`, as in kernels/simt/simt.h, so either definition may come first.
 #ifndef IMX_HD
 #if defined(__CUDACC__)
-#define IMX_HD __host__ __device__
+#define IMX_HD __host__ __device__ inline
 #else
-#define IMX_HD
+#define IMX_HD inline
 #endif
 #endif
 
@@ -18,14 +19,14 @@ struct Block {
   uint32_t v[4];
 };
 
-IMX_HD inline uint32_t mulhilo(uint32_t a, uint32_t b, uint32_t* hi) {
+IMX_HD uint32_t mulhilo(uint32_t a, uint32_t b, uint32_t* hi) {
   const uint64_t p = static_cast<uint64_t>(a) * b;
   *hi = static_cast<uint32_t>(p >> 32);
   return static_cast<uint32_t>(p);
 }
 
 // The bijection on a 128-bit counter under a 64-bit key (ten rounds).
-IMX_HD inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
+IMX_HD Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
   uint32_t c0 = ctr.v[0], c1 = ctr.v[1], c2 = ctr.v[2], c3 = ctr.v[3];
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, hi1;
@@ -40,14 +41,14 @@ IMX_HD inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
 }
 
 // Four 32-bit words for a 64-bit counter under a 64-bit seed.
-IMX_HD inline Block generate(uint64_t seed, uint64_t ctr) {
+IMX_HD Block generate(uint64_t seed, uint64_t ctr) {
   return philox4x32_10(Block{{static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32), 0, 0}},
                        static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
 }
 
 // Element i of the stream: word i%4 of block i/4, mapped to [0, 1) with 24 bits, the same
 // float on every device.
-IMX_HD inline float uniform(uint64_t seed, uint64_t i) {
+IMX_HD float uniform(uint64_t seed, uint64_t i) {
   const Block b = generate(seed, i >> 2);
   return static_cast<float>(b.v[i & 3] >> 8) * (1.0f / 16777216.0f);
 }

@@ -8,6 +8,7 @@
 
 #include "engine/backend.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "tools/gradcheck/gradcheck.h"
 
 using namespace imx;

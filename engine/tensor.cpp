@@ -24,6 +24,18 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
+Tensor Tensor::wrap(std::shared_ptr<void> data, const Shape& shape, DType dtype) {
+  check(data != nullptr, "Tensor::wrap", "null data for shape " + shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->storage = std::make_shared<Storage>();
+  impl->storage->bytes = imx::numel(shape) * dtype_size(dtype);
+  impl->storage->device = Device::CPU;
+  impl->storage->data = std::move(data);
+  return Tensor(std::move(impl));
+}
+
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   return full(shape, 0.0, dtype, device);
 }

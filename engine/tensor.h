@@ -37,6 +37,9 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
                      Device device = Device::CPU);
+  // A CPU tensor over memory the caller owns through `data` (kept alive by the tensor): no
+  // copy. Used for pinned batch buffers, which the CUDA backend then uploads asynchronously.
+  static Tensor wrap(std::shared_ptr<void> data, const Shape& shape, DType dtype = DType::F32);
   // Copies host values (converted to dtype) into a new CPU tensor.
   static Tensor from(const std::vector<double>& values, const Shape& shape,
                      DType dtype = DType::F32);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "engine/cpu/strided.h"
 #include "engine/cuda/check.h"
@@ -67,6 +68,33 @@ void CudaBackend::upload(const void* host, void* device, size_t bytes) {
   IMX_CUDA_CHECK(cudaMemcpyAsync(device, staging_, bytes, cudaMemcpyHostToDevice, stream_));
 }
 
+void CudaBackend::release_finished_uploads() {
+  auto done = [](auto& entry) {
+    if (cudaEventQuery(entry.first) != cudaSuccess) return false;
+    cudaEventDestroy(entry.first);
+    return true;
+  };
+  std::erase_if(inflight_, done);
+  (void)cudaGetLastError();  // cudaErrorNotReady from the query is not an error
+}
+
+bool CudaBackend::upload_pinned(const Tensor& src, void* device) {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, src.raw()) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  if (attr.type != cudaMemoryTypeHost) return false;  // pageable: take the staging path
+  std::lock_guard lock(staging_mu_);
+  release_finished_uploads();
+  IMX_CUDA_CHECK(cudaMemcpyAsync(device, src.raw(), src.nbytes(), cudaMemcpyHostToDevice, stream_));
+  cudaEvent_t done;
+  IMX_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  IMX_CUDA_CHECK(cudaEventRecord(done, stream_));
+  inflight_.emplace_back(done, src.impl().storage->data);
+  return true;
+}
+
 void CudaBackend::download(const void* device, void* host, size_t bytes) {
   std::lock_guard lock(staging_mu_);
   if (bytes > staging_bytes_) {
@@ -93,8 +121,9 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
   if (bytes == 0) return;
   if (src.device() == Device::CUDA && dst.device() == Device::CUDA)
     IMX_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), bytes, cudaMemcpyDeviceToDevice, stream_));
-  else if (src.device() == Device::CPU)
-    upload(src.raw(), dst.raw(), bytes);
+  else if (src.device() == Device::CPU) {
+    if (!upload_pinned(src, dst.raw())) upload(src.raw(), dst.raw(), bytes);
+  }
   else
     download(src.raw(), dst.raw(), bytes);
 }

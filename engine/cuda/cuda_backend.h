@@ -80,6 +80,10 @@ class CudaBackend final : public Backend {
  private:
   // Host <-> device through the pinned staging buffer (grown on demand).
   void upload(const void* host, void* device, size_t bytes);
+  // Host memory that is already page-locked is copied asynchronously, straight from the
+  // tensor; its storage is kept alive until an event recorded after the copy has completed.
+  bool upload_pinned(const Tensor& src, void* device);
+  void release_finished_uploads();
   void download(const void* device, void* host, size_t bytes);
   std::shared_ptr<void> device_labels(const std::vector<int32_t>& labels);
 
@@ -101,6 +105,7 @@ class CudaBackend final : public Backend {
   cudnnHandle_t dnn_ = nullptr;
   CachingAllocator alloc_;
   std::mutex staging_mu_;
+  std::vector<std::pair<cudaEvent_t, std::shared_ptr<void>>> inflight_;
   void* staging_ = nullptr;
   size_t staging_bytes_ = 0;
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,

@@ -161,3 +161,14 @@ TEST_CASE("dropout keeps about 1-p of the values, scaled by 1/(1-p), and is off 
   CHECK(std::abs(kept / 100000.0 - 0.75) < 0.01);  // ~6 binomial standard deviations
   CHECK(dropout(x, 0.25, false, 7, 0).to_vector() == x.to_vector());
 }
+
+TEST_CASE("Tensor::wrap uses the caller's memory and keeps its owner alive", "[forward]") {
+  auto owner = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4, 5, 6});
+  std::weak_ptr<std::vector<float>> watch = owner;
+  Tensor t = Tensor::wrap(std::shared_ptr<void>(owner, owner->data()), {2, 3});
+  owner.reset();
+  REQUIRE(!watch.expired());  // the tensor holds the buffer
+  CHECK(sum(t, {1}).to_vector() == std::vector<double>{6, 15});
+  t = Tensor();
+  CHECK(watch.expired());
+}

@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/safetensors.h"
+#include "imx/data/host_allocator.hpp"
 #include "imx/data/load.hpp"
 #include "imx/data/loader.hpp"
 #include "losses/dim/dim_losses.h"
@@ -25,10 +26,19 @@ namespace {
 
 using json = nlohmann::json;
 
-Tensor images_to_tensor(const data::Batch& b, Device device) {
-  Tensor t = Tensor::empty({b.n, b.c, b.h, b.w});
+// The batch's images as a tensor on `device`. On CUDA the loader's buffers are pinned, so the
+// tensor wraps the buffer (no copy) and the upload is asynchronous; the buffer returns to the
+// loader's pool once the copy has completed (engine/cuda/cuda_backend.h).
+Tensor images_to_tensor(data::Batch& b, Device device) {
+  const Shape shape{b.n, b.c, b.h, b.w};
+  if (device == Device::CUDA) {
+    auto owner = std::make_shared<data::HostBuffer>(std::move(b.images));
+    float* p = owner->data();
+    return Tensor::wrap(std::shared_ptr<void>(owner, p), shape).to(device);
+  }
+  Tensor t = Tensor::empty(shape);
   std::memcpy(t.raw(), b.images.data(), t.nbytes());
-  return t.to(device);
+  return t;
 }
 
 // Everything that is trained, with its optimizers.
@@ -316,6 +326,9 @@ std::vector<EpochResult> run(const Config& c) {
   train_opts.workers = c.workers;
   train_opts.seed = c.seed;
   if (train.height == 96) train_opts.augment.resize_to = 64, train_opts.augment.hflip = true;
+  if (c.device == Device::CUDA)  // page-locked batches, for asynchronous uploads
+    train_opts.allocator =
+        std::make_shared<data::PoolAllocator>(std::make_shared<data::PinnedAllocator>());
   data::LoaderOptions test_opts = train_opts;
   test_opts.shuffle = false;
   test_opts.drop_last = false;

@@ -1,0 +1,22 @@
+// dim-bench: benchmarks of infomax's kernels, one subcommand per family (see subcommands.h).
+#include <exception>
+#include <iostream>
+
+#include "bench/mi/subcommands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dim-bench: timings of infomax's kernels against baselines measured in the same run"};
+  using AddSubcommand = void (*)(CLI::App&);
+  constexpr AddSubcommand kSubcommands[] = {imx::bench::add_mi_subcommand};
+  for (AddSubcommand add : kSubcommands) add(app);
+  app.require_subcommand(1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "dim-bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,13 @@
+// dim-bench is one executable with one CLI11 subcommand per benchmark family. Each family
+// provides a function that adds its subcommand (with its own flags and callback) to the app;
+// main.cpp lists them. To add a family: write add_<name>_subcommand next to your benchmark,
+// link it into dim-bench, and add it to kSubcommands in main.cpp.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace imx::bench {
+
+// `dim-bench mi`: the mutual-information loss kernels (bench/mi/mi_bench.cpp).
+void add_mi_subcommand(CLI::App& app);
+
+}  // namespace imx::bench

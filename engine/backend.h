@@ -17,6 +17,8 @@ class Backend {
   virtual Device device() const = 0;
 
   virtual std::shared_ptr<void> allocate(size_t bytes) = 0;
+  // Waits until all work queued on the device has finished (for timing and host reads).
+  virtual void synchronize() {}
   virtual void fill(Tensor& out, double value) = 0;
   // Copies between any two devices; dtypes may differ only when both are on the CPU.
   virtual void copy(const Tensor& src, Tensor& dst) = 0;

@@ -1,27 +1,49 @@
-// Timing helpers shared by the benchmarks: best-of-N wall time after a warm-up, and the
-// machine's matrix-product ceiling measured in the same run.
+// Timing helpers shared by the benchmarks: repeated runs after a warm-up, and the machine's
+// matrix-product ceiling measured in the same run (results are ratios to it).
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <vector>
 
 namespace imx::bench {
 
-// Minimum seconds over `reps` runs of f, after one warm-up run. The minimum is the least
-// noisy estimate on a shared machine.
+inline double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Minimum seconds over `reps` runs of f, after one warm-up run: the least noisy estimate of
+// what the code can do on a shared machine.
 inline double best_seconds(int reps, const std::function<void()>& f) {
   f();
   double best = 1e30;
   for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = seconds_now();
     f();
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
+    best = std::min(best, seconds_now() - t0);
   }
   return best;
 }
 
-// GFLOP/s of a single-precision 2048^3 product through OpenBLAS (cblas_sgemm): the ceiling
-// that engine products are reported against.
-double sgemm_ceiling_gflops(int n = 2048, int reps = 5);
+// Median milliseconds of `reps` runs after a warm-up. When the warm-up took over slow_ms, one
+// timed run is enough (it keeps minutes-long naive paths from dominating a benchmark).
+template <class F>
+double median_ms(int reps, F&& f, double slow_ms = 2000) {
+  const double w0 = seconds_now();
+  f();
+  if ((seconds_now() - w0) * 1e3 > slow_ms) reps = 1;
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    const double t0 = seconds_now();
+    f();
+    t.push_back((seconds_now() - t0) * 1e3);
+  }
+  std::sort(t.begin(), t.end());
+  return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+}
+
+// GFLOP/s of a float32 n×n×n product through OpenBLAS, best of `reps`, on `threads` threads
+// (0 = all).
+double sgemm_ceiling_gflops(int threads = 0, int n = 2048, int reps = 3);
 
 }  // namespace imx::bench

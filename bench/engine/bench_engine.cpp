@@ -6,6 +6,8 @@
 #include <cstdio>
 
 #include "bench/common/timing.h"
+
+#include <memory>
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -29,20 +31,9 @@ void report(const char* what, double flops, double seconds, double ceiling) {
               100 * gf / ceiling);
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-  imx::prefer_passive_openmp(argv);
-  CLI::App app{"Engine CPU benchmarks: matmul at 2048^3 and conv2d forward+backward at the DIM "
-               "encoders' layer sizes, in float32, against the OpenBLAS sgemm ceiling measured "
-               "in the same run."};
-  int reps = 5;
-  int64_t batch = 64;
-  app.add_option("--reps", reps, "Timed repetitions (best is reported)")->capture_default_str();
-  app.add_option("--batch", batch, "Batch size for the conv layers")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
-  const double ceiling = bench::sgemm_ceiling_gflops(2048, reps);
+void run_engine_bench(int reps, int64_t batch) {
+  const double ceiling = bench::sgemm_ceiling_gflops(0, 2048, reps);
   std::printf("ceiling: OpenBLAS sgemm 2048^3 = %.1f GFLOP/s\n\n", ceiling);
 
   Generator gen(1);
@@ -104,5 +95,23 @@ int main(int argc, char** argv) {
       std::printf("  %-8s mi-units %5lld: %8.1f ms/step %8.0f images/s\n", arch,
                   static_cast<long long>(units), s * 1e3, batch / s);
     }
-  return 0;
 }
+
+}  // namespace
+
+namespace imx::bench {
+
+void add_engine_subcommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "engine", "Engine CPU benchmarks: matmul at 2048^3, conv2d forward+backward at the DIM "
+                "encoders' layer sizes, and whole DIM(L) training steps, in float32, against the "
+                "OpenBLAS sgemm ceiling measured in the same run.");
+  auto reps = std::make_shared<int>(5);
+  auto batch = std::make_shared<int64_t>(64);
+  cmd->add_option("--reps", *reps, "Timed repetitions (best is reported)")->capture_default_str();
+  cmd->add_option("--batch", *batch, "Batch size for the conv layers and training steps")
+      ->capture_default_str();
+  cmd->callback([reps, batch] { run_engine_bench(*reps, *batch); });
+}
+
+}  // namespace imx::bench

@@ -13,8 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/mi/subcommands.h"
-#include "bench/mi/timing.h"
+#include "bench/common/subcommands.h"
+#include "bench/common/timing.h"
+#include "engine/backend.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "losses/dim/mi_cuda_bridge.h"
 #include "losses/mi/mi.h"
 
 namespace imx::bench {
@@ -116,6 +120,7 @@ struct Row {
   Case c;
   Impl impl;
   std::optional<std::string> skipped;
+  std::string device = "cpu";
   double fwd_ms = 0, fwd_bwd_ms = 0, extra_mb = 0;
   double gflops() const {  // three products of (B*K) x (B*P) x D, two flops per multiply-add
     return 6.0 * double(c.pb.rows()) * double(c.pb.cols()) * double(c.pb.D) / (fwd_bwd_ms * 1e-3) / 1e9;
@@ -148,10 +153,55 @@ Row measure(const Case& c, Impl impl, Data& data, const Args& a, int threads) {
   return row;
 }
 
+// The CUDA kernels (losses/mi_cuda) on device tensors, timed with the stream synchronized.
+// Extra memory is the kernels' workspace; naive is CPU-only.
+Row measure_cuda(const Case& c, Impl impl, const Args& a) {
+  Row row{c, impl, std::nullopt};
+  if (impl == Impl::naive) {
+    row.skipped = "naive runs on the CPU only";
+    return row;
+  }
+  const std::size_t need = detail::mi_cuda_workspace_bytes(c.pb, c.e, impl, true);
+  if (double(need) > a.max_gb * 1e9) {
+    row.skipped = "needs " + std::to_string(double(need) / 1e9) + " GB of workspace";
+    return row;
+  }
+  Generator gen(1);
+  const Tensor L = uniform({c.pb.B, c.pb.P, c.pb.D}, -1, 1, gen, DType::F32, Device::CUDA);
+  const Tensor G = uniform({c.pb.B, c.pb.K, c.pb.D}, -1, 1, gen, DType::F32, Device::CUDA);
+  Tensor loss = Tensor::empty({}, DType::F32, Device::CUDA);
+  Tensor gl = Tensor::empty(L.shape(), DType::F32, Device::CUDA);
+  Tensor gg = Tensor::empty(G.shape(), DType::F32, Device::CUDA);
+  Backend& dev = backend(Device::CUDA);
+  row.fwd_ms = median_ms(a.reps, [&] {
+    detail::mi_cuda(c.pb, c.e, impl, L, G, loss, nullptr, nullptr);
+    dev.synchronize();
+  });
+  row.fwd_bwd_ms = median_ms(a.reps, [&] {
+    detail::mi_cuda(c.pb, c.e, impl, L, G, loss, &gl, &gg);
+    dev.synchronize();
+  });
+  row.extra_mb = double(need) / 1e6;
+  return row;
+}
+
+// The CUDA backend's matrix-product ceiling: a float32 n^3 product through cuBLAS (exact
+// float32 math unless IMX_CUDA_TF32 is set), best of 3.
+double cuda_ceiling_gflops(int n) {
+  Generator gen(2);
+  const Tensor x = uniform({n, n}, -1, 1, gen, DType::F32, Device::CUDA);
+  Backend& dev = backend(Device::CUDA);
+  const double s = best_seconds(3, [&] {
+    matmul(x, x);
+    dev.synchronize();
+  });
+  return 2.0 * n * double(n) * n / s / 1e9;
+}
+
 void print_json(const Row& r, double ceiling, int threads) {
   nlohmann::json j{{"estimator", std::string(mi::estimator_name(r.c.e))},
                    {"impl", std::string(mi::impl_name(r.impl))},
-                   {"device", "cpu"},
+                   {"device", r.device},
                    {"B", r.c.pb.B},
                    {"P", r.c.pb.P},
                    {"D", r.c.pb.D},
@@ -201,9 +251,10 @@ void print_human(const Row& r, double ceiling, const std::map<Impl, double>& bas
 }
 
 void run(const Args& a) {
-  if (a.device == "cuda")
-    throw std::runtime_error("--device cuda: the CUDA fused MI kernel is not built yet; use --device cpu");
-  if (a.device != "cpu") throw std::runtime_error("--device must be cpu or cuda, got '" + a.device + "'");
+  if (a.device != "cpu" && a.device != "cuda")
+    throw std::runtime_error("--device must be cpu or cuda, got '" + a.device + "'");
+  const bool cuda = a.device == "cuda";
+  if (cuda && !cuda_backend_available()) throw std::runtime_error("--device cuda: " + cuda_unavailable_reason());
   if (a.reps < 1) throw std::runtime_error("--reps must be >= 1, got " + std::to_string(a.reps));
   std::vector<Impl> impls;
   for (const std::string& name : a.impls) impls.push_back(mi::parse_impl(name));
@@ -217,11 +268,13 @@ void run(const Args& a) {
   for (const Case& c : cases) {
     // Re-measured for every case: on a shared machine the available compute drifts, and the
     // percentages should compare against the ceiling of the same moment.
-    const double ceiling = sgemm_ceiling_gflops(threads, a.ceiling_n);
+    const double ceiling = cuda ? cuda_ceiling_gflops(std::max(a.ceiling_n, 8192))
+                                : sgemm_ceiling_gflops(threads, a.ceiling_n);
     std::map<Impl, double> baseline_ms;
     for (Impl impl : impls) {
       if (!c.only.empty() && std::find(c.only.begin(), c.only.end(), impl) == c.only.end()) continue;
-      const Row r = measure(c, impl, data, a, threads);
+      Row r = cuda ? measure_cuda(c, impl, a) : measure(c, impl, data, a, threads);
+      r.device = a.device;
       if (!r.skipped) baseline_ms[impl] = r.fwd_bwd_ms;
       if (a.json) print_json(r, ceiling, threads);
       else print_human(r, ceiling, baseline_ms);
@@ -241,7 +294,10 @@ void add_mi_subcommand(CLI::App& app) {
   sub->add_option("--P", args->P, "Locations per image (grid: 49,64,225)")->delimiter(',');
   sub->add_option("--D", args->D, "Feature widths (grid: 64,512,2048)")->delimiter(',');
   sub->add_option("--K", args->K, "Global vectors per image")->capture_default_str();
-  sub->add_option("--device", args->device, "cpu (cuda: not built yet)")->capture_default_str();
+  sub->add_option("--device", args->device,
+                  "cpu, or cuda (the fused and unfused CUDA kernels; the ceiling is then a cuBLAS "
+                  "float32 product of at least 8192^3)")
+      ->capture_default_str();
   sub->add_option("--impl", args->impls, "Implementations to time (fused, unfused, naive)")->delimiter(',');
   sub->add_flag("--all", args->all, "Whole grid: every estimator x B x P x D (long)");
   sub->add_flag("--json", args->json, "One JSON object per line instead of the table");

@@ -54,6 +54,8 @@ CudaBackend::CudaBackend(CudaOptions options) : options_(options) {
 
 std::shared_ptr<void> CudaBackend::allocate(size_t bytes) { return alloc_.allocate(bytes); }
 
+void CudaBackend::synchronize() { IMX_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
 void CudaBackend::upload(const void* host, void* device, size_t bytes) {
   std::lock_guard lock(staging_mu_);
   if (bytes > staging_bytes_) {

@@ -30,6 +30,7 @@ class CudaBackend final : public Backend {
   CachingAllocator& allocator() { return alloc_; }
 
   std::shared_ptr<void> allocate(size_t bytes) override;
+  void synchronize() override;
   void fill(Tensor& out, double value) override;
   void copy(const Tensor& src, Tensor& dst) override;
   void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,

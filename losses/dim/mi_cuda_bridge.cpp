@@ -22,4 +22,9 @@ void mi_cuda(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor
       1.0f, static_cast<float*>(loss.raw()), workspace.get(), bytes, cuda.stream(), {});
 }
 
+size_t mi_cuda_workspace_bytes(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, bool with_grads) {
+  check(impl != mi::Impl::naive, "mi_loss", "the naive implementation runs on the CPU only");
+  return mi::cuda::workspace_bytes(impl, pb, e, with_grads);
+}
+
 }  // namespace imx::detail

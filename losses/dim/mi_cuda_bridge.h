@@ -12,4 +12,7 @@ namespace imx::detail {
 void mi_cuda(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor& local,
              const Tensor& global, Tensor& loss, Tensor* gl, Tensor* gg);
 
+// Device scratch bytes one call needs (the "extra memory" of the CUDA kernels).
+size_t mi_cuda_workspace_bytes(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, bool with_grads);
+
 }  // namespace imx::detail

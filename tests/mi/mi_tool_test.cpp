@@ -90,7 +90,9 @@ TEST_CASE("dim-mi rejects bad inputs with clear errors", "[mi][tool]") {
       {dim_mi(save("L2.npy", "<f4", {12, 5}), G, "jsd", out), {"L2.npy", "(12, 5)", "(B, P, D)"}},
       {dim_mi(L, save("G4.npy", "<f4", {3, 1, 1, 5}), "jsd", out), {"G4.npy", "(B, K, D)"}},
       {dim_mi(L, G, "nce", out), {"'nce'", "infonce-exact"}},
-      {dim_mi(L, G, "jsd", out, "--device cuda"), {"CUDA", "not built yet"}},
+      // float64 on CUDA fails with or without a device ("no CUDA device" / "computes in float32").
+      {dim_mi(save("L64.npy", "<f8", {3, 4, 5}), save("G64.npy", "<f8", {3, 5}), "jsd", out, "--device cuda"),
+       {"--device cuda"}},
       {dim_mi(L, G, "jsd", out, "--impl fast"), {"'fast'"}},
       {dim_mi(save("L1.npy", "<f4", {1, 4, 5}), save("G1.npy", "<f4", {1, 5}), "dv", out), {"'dv'", "B=1"}},
       {dim_mi(dir.file("missing.npy"), G, "jsd", out), {"missing.npy"}},

@@ -1,5 +1,6 @@
 // dim-mi: the MI loss and its gradients for features stored as NumPy .npy files, so kernel
 // developers can check this implementation against their own framework.
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
@@ -8,7 +9,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/backend.h"
 #include "engine/npy.h"
+#include "engine/runtime.h"
+#include "losses/dim/dim_losses.h"
 #include "losses/mi/mi.h"
 
 namespace {
@@ -64,9 +68,35 @@ void run(const Args& args, const mi::Problem& pb, mi::Estimator e, const NpyArra
   imx::write_npy((dir / "grad_global.npy").string(), G.dtype, G.shape, dglobal.data());
 }
 
+// The CUDA kernels through the engine's autograd op: upload, loss, backward, download.
+void run_cuda(const Args& args, const mi::Problem& pb, mi::Estimator e, const NpyArray& L, const NpyArray& G) {
+  using imx::Tensor;
+  if (L.dtype != "<f4")
+    throw std::runtime_error("--device cuda computes in float32; " + args.local_path + " is float64 (use --device cpu)");
+  auto upload = [](const NpyArray& a) {
+    Tensor t = Tensor::empty(imx::Shape(a.shape.begin(), a.shape.end()));
+    std::memcpy(t.raw(), a.data.data(), t.nbytes());
+    return t.to(imx::Device::CUDA).set_requires_grad(true);
+  };
+  Tensor l = upload(L), g = upload(G);
+  Tensor loss = imx::mi_loss(l, g, e, mi::parse_impl(args.impl));
+  loss.backward();
+  const float value = static_cast<float>(loss.item());
+  std::cout.precision(9);
+  std::cout << "loss " << value << "\n";
+  const std::filesystem::path dir(args.out_dir);
+  std::filesystem::create_directories(dir);
+  const Tensor gl = l.grad().to(imx::Device::CPU), gg = g.grad().to(imx::Device::CPU);
+  imx::write_npy((dir / "loss.npy").string(), L.dtype, {}, &value);
+  imx::write_npy((dir / "grad_local.npy").string(), L.dtype, L.shape, gl.raw());
+  imx::write_npy((dir / "grad_global.npy").string(), G.dtype, G.shape, gg.raw());
+  (void)pb;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  imx::prefer_passive_openmp(argv);
   Args args;
   CLI::App app{
       "dim-mi: Deep InfoMax mutual-information loss and its gradients for features in .npy files.\n"
@@ -79,7 +109,7 @@ int main(int argc, char** argv) {
       ->required()->check(CLI::ExistingFile);
   app.add_option("--estimator", args.estimator, "One of: " + mi::estimator_names())->required();
   app.add_option("--device", args.device,
-                 "cpu, or cuda (accepted but not available yet: the CUDA fused MI kernel is not built)")
+                 "cpu, or cuda (float32 only; fused or unfused; needs a CUDA build and a device)")
       ->capture_default_str();
   app.add_option("--impl", args.impl, "fused, unfused or naive (the materializing reference)")->capture_default_str();
   app.add_option("--threads", args.threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
@@ -89,13 +119,15 @@ int main(int argc, char** argv) {
   try {
     const mi::Estimator e = mi::parse_estimator(args.estimator);
     mi::parse_impl(args.impl);
-    if (args.device == "cuda")
-      throw std::runtime_error("--device cuda: the CUDA fused MI kernel is not built yet; use --device cpu");
-    if (args.device != "cpu") throw std::runtime_error("--device must be cpu or cuda, got '" + args.device + "'");
+    if (args.device != "cpu" && args.device != "cuda")
+      throw std::runtime_error("--device must be cpu or cuda, got '" + args.device + "'");
+    if (args.device == "cuda" && !imx::cuda_backend_available())
+      throw std::runtime_error("--device cuda: " + imx::cuda_unavailable_reason());
     const NpyArray L = imx::read_npy(args.local_path), G = imx::read_npy(args.global_path);
     const mi::Problem pb = problem_of(args, L, G);
     pb.validate_for(e);
-    if (L.dtype == "<f4") run<float>(args, pb, e, L, G);
+    if (args.device == "cuda") run_cuda(args, pb, e, L, G);
+    else if (L.dtype == "<f4") run<float>(args, pb, e, L, G);
     else run<double>(args, pb, e, L, G);
   } catch (const std::exception& err) {
     std::cerr << "dim-mi: " << err.what() << "\n";

@@ -9,5 +9,7 @@ namespace imx::bench {
 
 // `dim-bench mi`: the mutual-information loss kernels (bench/mi/mi_bench.cpp).
 void add_mi_subcommand(CLI::App& app);
+// `dim-bench engine`: products, convolutions and training steps (bench/engine/bench_engine.cpp).
+void add_engine_subcommand(CLI::App& app);
 
 }  // namespace imx::bench

@@ -2,12 +2,15 @@
 #include <exception>
 #include <iostream>
 
-#include "bench/mi/subcommands.h"
+#include "bench/common/subcommands.h"
+#include "engine/runtime.h"
 
 int main(int argc, char** argv) {
+  imx::prefer_passive_openmp(argv);
   CLI::App app{"dim-bench: timings of infomax's kernels against baselines measured in the same run"};
   using AddSubcommand = void (*)(CLI::App&);
-  constexpr AddSubcommand kSubcommands[] = {imx::bench::add_mi_subcommand};
+  constexpr AddSubcommand kSubcommands[] = {imx::bench::add_engine_subcommand,
+                                            imx::bench::add_mi_subcommand};
   for (AddSubcommand add : kSubcommands) add(app);
   app.require_subcommand(1);
   try {

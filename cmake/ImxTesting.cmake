@@ -14,3 +14,14 @@ function(imx_add_test)
     set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
   endif()
 endfunction()
+
+# imx_add_cuda_test(NAME name SOURCES ... LIBS ... [LABELS ...]): a test that needs a CUDA
+# device. Its main() (cuda_test_main.cpp) exits 77 without one, reported as skipped.
+function(imx_add_cuda_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/cmake/cuda_test_main.cpp)
+  target_include_directories(${T_NAME} PRIVATE /usr/include/catch2)
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} CUDA::cudart)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --use-colour no)
+  set_tests_properties(${T_NAME} PROPERTIES SKIP_RETURN_CODE 77 LABELS "cuda;${T_LABELS}")
+endfunction()

@@ -30,22 +30,23 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >"
 build=build-gpu
 step configure 120 cmake -S . -B "$build" -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90 -DIMX_EMU_SANITIZERS=OFF
 step build 300 cmake --build "$build" -j 16
-step cuda-tests 120 "$build/tests/cuda/cuda_backend_tests"
+# Every CUDA-only test: the backend op by op against the CPU, the hand kernels and the MI
+# kernels against their CPU references, the SIMT emulation against the device bit for bit.
+step cuda-tests 180 ctest --test-dir "$build" -L cuda --output-on-failure
 if command -v compute-sanitizer >/dev/null; then
-  step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/cuda/cuda_backend_tests" "[cuda]"
-  step racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$build/tests/cuda/cuda_backend_tests" "every op*"
+  step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/cuda/cuda_backend_tests" "every op*"
+  step racecheck 150 compute-sanitizer --tool racecheck --error-exitcode 1 "$build/tests/kernels/kernel_ops_cuda_tests"
 fi
-[ -x "$build/bin/dim-bench" ] &&
-  step bench-mi-cuda 180 "$build/bin/dim-bench" mi --device cuda --json --reps 5 --out-json "$results/bench-mi-cuda.jsonl"
-step bench-engine-cpu 60 "$build/bin/dim-bench-engine" --reps 3
+step bench-mi-cuda 180 sh -c "\"$build/bin/dim-bench\" mi --device cuda --json --reps 5 > \"$results/bench-mi-cuda.jsonl\""
+step bench-mi-cuda-human 60 "$build/bin/dim-bench" mi --device cuda --estimator infonce --B 256 --P 64 --D 512 --reps 5
 step train-cuda 120 "$build/bin/dim-train" --device cuda --epochs 1 --limit-train 8192 --limit-test 2000 --out "$results/train" --progress-seconds 10
 
 {
   echo "GPU check $(date -u +%Y-%m-%dT%H:%MZ) on $(cat "$results/gpu.txt")"
   printf '%-18s %s\n' step result
-  for k in configure build cuda-tests memcheck racecheck bench-mi-cuda bench-engine-cpu train-cuda; do
+  for k in configure build cuda-tests memcheck racecheck bench-mi-cuda bench-mi-cuda-human train-cuda; do
     [ -n "${status[$k]:-}" ] && printf '%-18s %s\n' "$k" "${status[$k]}"
   done
   echo "bench lines:"
-  grep -E "GFLOP/s|probe accuracy" "$log" | tail -20
+  grep -E "^(infonce|ceiling)|probe accuracy|tests passed" "$log" | tail -20
 } | tee "$results/summary.txt"

@@ -106,7 +106,7 @@ void add_engine_subcommand(CLI::App& app) {
       "engine", "Engine CPU benchmarks: matmul at 2048^3, conv2d forward+backward at the DIM "
                 "encoders' layer sizes, and whole DIM(L) training steps, in float32, against the "
                 "OpenBLAS sgemm ceiling measured in the same run.");
-  auto reps = std::make_shared<int>(5);
+  auto reps = std::make_shared<int>(20);  // steady state takes a few runs (heap, threads)
   auto batch = std::make_shared<int64_t>(64);
   cmd->add_option("--reps", *reps, "Timed repetitions (best is reported)")->capture_default_str();
   cmd->add_option("--batch", *batch, "Batch size for the conv layers and training steps")

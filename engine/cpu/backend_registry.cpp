@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <mutex>
 
 #include "engine/cpu/cpu_backend.h"
@@ -33,6 +35,14 @@ Backend* cuda_or_null() {
 Backend& cpu_backend() {
   static CpuBackend cpu;
   return cpu;
+}
+
+CpuBackend::CpuBackend() {
+  // Keep freed tensor memory in the heap for reuse instead of returning each large block to
+  // the kernel: glibc would otherwise mmap every tensor over 128 KiB afresh and page-fault it
+  // in on first touch, every step (measured: conv2d forward+backward 1.3x slower).
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 void register_cuda_backend(CudaBackendFactory factory) { cuda_slot().factory = factory; }

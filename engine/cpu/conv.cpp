@@ -17,6 +17,20 @@ int64_t images_per_chunk(const ConvGeometry& g) {
   return std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(per_image, 1), 1, g.n);
 }
 
+// The output columns [lo, hi) whose input column ox*stride - pad + j lies inside the image;
+// outside it im2col writes zeros and col2im skips. Hoisting the bounds out of the inner loops
+// leaves them branch-free.
+struct ColumnRange {
+  int64_t lo, hi;
+};
+inline ColumnRange valid_columns(const ConvGeometry& g, int64_t j) {
+  const int64_t first = g.pad - j;  // smallest ox*stride that lands inside
+  const int64_t lo = first <= 0 ? 0 : (first + g.stride - 1) / g.stride;
+  const int64_t last = g.w_in - 1 + g.pad - j;  // largest ox*stride that lands inside
+  const int64_t hi = last < 0 ? 0 : std::min(g.w_out, last / g.stride + 1);
+  return {std::min(lo, hi), hi};
+}
+
 // cols[(c,i,j), (img, oy, ox)] = x[n0+img, c, oy*s - p + i, ox*s - p + j] (0 outside).
 template <class T>
 void im2col(const ConvGeometry& g, const T* x, int64_t n0, int64_t count, T* cols) {
@@ -25,6 +39,7 @@ void im2col(const ConvGeometry& g, const T* x, int64_t n0, int64_t count, T* col
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw;
+    const ColumnRange cr = valid_columns(g, j);
     T* out = cols + r * width;
     for (int64_t img = 0; img < count; ++img) {
       const T* plane = x + ((n0 + img) * g.c_in + c) * g.h_in * g.w_in;
@@ -35,10 +50,10 @@ void im2col(const ConvGeometry& g, const T* x, int64_t n0, int64_t count, T* col
           std::fill(dst, dst + g.w_out, T(0));
           continue;
         }
-        for (int64_t ox = 0; ox < g.w_out; ++ox) {
-          const int64_t ix = ox * g.stride - g.pad + j;
-          dst[ox] = (ix >= 0 && ix < g.w_in) ? plane[iy * g.w_in + ix] : T(0);
-        }
+        const T* src = plane + iy * g.w_in - g.pad + j;  // src[ox * stride] is the input pixel
+        std::fill(dst, dst + cr.lo, T(0));
+        for (int64_t ox = cr.lo; ox < cr.hi; ++ox) dst[ox] = src[ox * g.stride];
+        std::fill(dst + cr.hi, dst + g.w_out, T(0));
       }
     }
   }
@@ -54,16 +69,15 @@ void col2im(const ConvGeometry& g, const T* cols, int64_t n0, int64_t count, T* 
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
         const T* src = cols + ((c * g.kh + i) * g.kw + j) * width;
+        const ColumnRange cr = valid_columns(g, j);
         for (int64_t img = 0; img < count; ++img) {
           T* plane = gx + ((n0 + img) * g.c_in + c) * g.h_in * g.w_in;
           for (int64_t oy = 0; oy < g.h_out; ++oy) {
             const int64_t iy = oy * g.stride - g.pad + i;
             if (iy < 0 || iy >= g.h_in) continue;
             const T* s = src + img * hw + oy * g.w_out;
-            for (int64_t ox = 0; ox < g.w_out; ++ox) {
-              const int64_t ix = ox * g.stride - g.pad + j;
-              if (ix >= 0 && ix < g.w_in) plane[iy * g.w_in + ix] += s[ox];
-            }
+            T* dst = plane + iy * g.w_in - g.pad + j;  // dst[ox * stride] is the input pixel
+            for (int64_t ox = cr.lo; ox < cr.hi; ++ox) dst[ox * g.stride] += s[ox];
           }
         }
       }

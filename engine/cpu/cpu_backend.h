@@ -7,6 +7,7 @@ namespace imx {
 
 class CpuBackend final : public Backend {
  public:
+  CpuBackend();
   Device device() const override { return Device::CPU; }
   std::shared_ptr<void> allocate(size_t bytes) override;
   void fill(Tensor& out, double value) override;

@@ -13,16 +13,28 @@ void cpu_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alp
   using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using CMap = Eigen::Map<const Mat>;
   Eigen::Map<Mat> C(c, m, n);
-  if (beta == T(0)) C.setZero();
-  else if (beta != T(1)) C *= beta;
-  if (m == 0 || n == 0 || k == 0) return;
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == T(0)) C.setZero();
+    else C *= beta;
+    return;
+  }
   // A stored [m,k] or, transposed, [k,m]; likewise B.
   const CMap A(a, trans_a ? k : m, trans_a ? m : k);
   const CMap B(b, trans_b ? n : k, trans_b ? k : n);
-  if (!trans_a && !trans_b) C.noalias() += alpha * A * B;
-  else if (trans_a && !trans_b) C.noalias() += alpha * A.transpose() * B;
-  else if (!trans_a && trans_b) C.noalias() += alpha * A * B.transpose();
-  else C.noalias() += alpha * A.transpose() * B.transpose();
+  // beta == 0 assigns (no pass over C first); otherwise scale, then accumulate.
+  auto apply = [&](const auto& product) {
+    if (beta == T(0)) {
+      C.noalias() = alpha * product;
+    } else {
+      if (beta != T(1)) C *= beta;
+      C.noalias() += alpha * product;
+    }
+  };
+  if (!trans_a && !trans_b) apply(A * B);
+  else if (trans_a && !trans_b) apply(A.transpose() * B);
+  else if (!trans_a && trans_b) apply(A * B.transpose());
+  else apply(A.transpose() * B.transpose());
 }
 
 template void cpu_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,

@@ -56,14 +56,20 @@ std::shared_ptr<void> CudaBackend::allocate(size_t bytes) { return alloc_.alloca
 
 void CudaBackend::synchronize() { IMX_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
+void CudaBackend::grow_staging(size_t bytes) {
+  if (bytes <= staging_bytes_) return;
+  // Nothing may still read the old buffer: callers synchronize before reusing it.
+  IMX_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (staging_) IMX_CUDA_CHECK(cudaFreeHost(staging_));
+  staging_ = nullptr;
+  staging_bytes_ = 0;
+  IMX_CUDA_CHECK(cudaMallocHost(&staging_, bytes));
+  staging_bytes_ = bytes;
+}
+
 void CudaBackend::upload(const void* host, void* device, size_t bytes) {
   std::lock_guard lock(staging_mu_);
-  if (bytes > staging_bytes_) {
-    if (staging_) IMX_CUDA_CHECK(cudaFreeHost(staging_));
-    staging_ = nullptr;
-    IMX_CUDA_CHECK(cudaMallocHost(&staging_, bytes));
-    staging_bytes_ = bytes;
-  }
+  grow_staging(bytes);
   // The previous transfer through the buffer must be done before it is overwritten.
   IMX_CUDA_CHECK(cudaStreamSynchronize(stream_));
   std::memcpy(staging_, host, bytes);
@@ -99,12 +105,7 @@ bool CudaBackend::upload_pinned(const Tensor& src, void* device) {
 
 void CudaBackend::download(const void* device, void* host, size_t bytes) {
   std::lock_guard lock(staging_mu_);
-  if (bytes > staging_bytes_) {
-    if (staging_) IMX_CUDA_CHECK(cudaFreeHost(staging_));
-    staging_ = nullptr;
-    IMX_CUDA_CHECK(cudaMallocHost(&staging_, bytes));
-    staging_bytes_ = bytes;
-  }
+  grow_staging(bytes);
   IMX_CUDA_CHECK(cudaMemcpyAsync(staging_, device, bytes, cudaMemcpyDeviceToHost, stream_));
   IMX_CUDA_CHECK(cudaStreamSynchronize(stream_));
   std::memcpy(host, staging_, bytes);

@@ -81,6 +81,7 @@ class CudaBackend final : public Backend {
  private:
   // Host <-> device through the pinned staging buffer (grown on demand).
   void upload(const void* host, void* device, size_t bytes);
+  void grow_staging(size_t bytes);  // under staging_mu_
   // Host memory that is already page-locked is copied asynchronously, straight from the
   // tensor; its storage is kept alive until an event recorded after the copy has completed.
   bool upload_pinned(const Tensor& src, void* device);

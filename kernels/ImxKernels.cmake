@@ -164,3 +164,19 @@ function(imx_add_emu_test)
     endif()
   endforeach()
 endfunction()
+
+# imx_add_planted_kernel_library(NAME n SOURCES ... DEFINE MACRO [LIBS ...]): a copy of kernel
+# sources built with MACRO defined, which plants a known bug (e.g. a removed __syncthreads), for
+# tests that show the harness catches it. Only the emulated variants are built by default.
+function(imx_add_planted_kernel_library)
+  cmake_parse_arguments(P "" "NAME;DEFINE" "SOURCES;LIBS" ${ARGN})
+  imx_add_kernel_library(NAME ${P_NAME} SOURCES ${P_SOURCES} LIBS ${P_LIBS})
+  foreach(suffix emu emu_tsan emu_asan)
+    if(TARGET ${P_NAME}_${suffix})
+      target_compile_definitions(${P_NAME}_${suffix} PRIVATE ${P_DEFINE})
+    endif()
+  endforeach()
+  if(TARGET ${P_NAME}_cuda)
+    set_target_properties(${P_NAME}_cuda PROPERTIES EXCLUDE_FROM_ALL ON)
+  endif()
+endfunction()

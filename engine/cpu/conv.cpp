@@ -100,57 +100,54 @@ void images_to_channels(const T* src, int64_t c_out, int64_t count, int64_t hw, 
       std::copy_n(src + (img * c_out + c) * hw, hw, dst + c * count * hw + img * hw);
 }
 
+// Runs body(n0, count, cols, prod) over chunks of images, with the two scratch buffers of one
+// chunk: columns [C_in*kh*kw, count*HW] and product-layout outputs [C_out, count*HW].
+template <class T, class Body>
+void for_each_chunk(const ConvGeometry& g, Body&& body) {
+  const int64_t chunk = images_per_chunk(g), hw = g.h_out * g.w_out;
+  auto cols = std::make_unique_for_overwrite<T[]>(g.c_in * g.kh * g.kw * chunk * hw);
+  auto prod = std::make_unique_for_overwrite<T[]>(g.c_out * chunk * hw);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) body(n0, std::min(chunk, g.n - n0), cols.get(), prod.get());
+}
+
 }  // namespace
 
 void CpuBackend::conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w,
                                 Tensor& y) {
   dispatch(x.dtype(), [&]<class T>() {
-    const int64_t chunk = images_per_chunk(g), hw = g.h_out * g.w_out;
-    const int64_t k = g.c_in * g.kh * g.kw;
-    auto cols = std::make_unique_for_overwrite<T[]>(k * chunk * hw);
-    auto prod = std::make_unique_for_overwrite<T[]>(g.c_out * chunk * hw);
-    for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-      const int64_t count = std::min(chunk, g.n - n0);
-      im2col(g, x.data<T>(), n0, count, cols.get());
-      cpu_gemm<T>(false, false, g.c_out, count * hw, k, T(1), w.data<T>(), cols.get(), T(0),
-                  prod.get());
-      channels_to_images(prod.get(), g.c_out, count, hw, y.data<T>() + n0 * g.c_out * hw);
-    }
+    const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw;
+    for_each_chunk<T>(g, [&](int64_t n0, int64_t count, T* cols, T* prod) {
+      im2col(g, x.data<T>(), n0, count, cols);
+      cpu_gemm<T>(false, false, g.c_out, count * hw, k, T(1), w.data<T>(), cols, T(0), prod);
+      channels_to_images(prod, g.c_out, count, hw, y.data<T>() + n0 * g.c_out * hw);
+    });
   });
 }
 
 void CpuBackend::conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w,
                                       Tensor& gx) {
   dispatch(gy.dtype(), [&]<class T>() {
-    const int64_t chunk = images_per_chunk(g), hw = g.h_out * g.w_out;
-    const int64_t k = g.c_in * g.kh * g.kw;
-    auto cols = std::make_unique_for_overwrite<T[]>(k * chunk * hw);
-    auto gprod = std::make_unique_for_overwrite<T[]>(g.c_out * chunk * hw);
-    std::fill_n(gx.data<T>(), gx.numel(), T(0));
-    for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-      const int64_t count = std::min(chunk, g.n - n0);
-      images_to_channels(gy.data<T>() + n0 * g.c_out * hw, g.c_out, count, hw, gprod.get());
-      cpu_gemm<T>(true, false, k, count * hw, g.c_out, T(1), w.data<T>(), gprod.get(), T(0),
-                  cols.get());
-      col2im(g, cols.get(), n0, count, gx.data<T>());
-    }
+    const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw;
+    std::fill_n(gx.data<T>(), gx.numel(), T(0));  // col2im accumulates overlapping windows
+    for_each_chunk<T>(g, [&](int64_t n0, int64_t count, T* cols, T* gprod) {
+      images_to_channels(gy.data<T>() + n0 * g.c_out * hw, g.c_out, count, hw, gprod);
+      cpu_gemm<T>(true, false, k, count * hw, g.c_out, T(1), w.data<T>(), gprod, T(0), cols);
+      col2im(g, cols, n0, count, gx.data<T>());
+    });
   });
 }
 
 void CpuBackend::conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, const Tensor& gy,
                                         Tensor& gw) {
   dispatch(x.dtype(), [&]<class T>() {
-    const int64_t chunk = images_per_chunk(g), hw = g.h_out * g.w_out;
-    const int64_t k = g.c_in * g.kh * g.kw;
-    auto cols = std::make_unique_for_overwrite<T[]>(k * chunk * hw);
-    auto gprod = std::make_unique_for_overwrite<T[]>(g.c_out * chunk * hw);
-    for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-      const int64_t count = std::min(chunk, g.n - n0);
-      im2col(g, x.data<T>(), n0, count, cols.get());
-      images_to_channels(gy.data<T>() + n0 * g.c_out * hw, g.c_out, count, hw, gprod.get());
-      cpu_gemm<T>(false, true, g.c_out, k, count * hw, T(1), gprod.get(), cols.get(),
-                  n0 == 0 ? T(0) : T(1), gw.data<T>());
-    }
+    const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw;
+    for_each_chunk<T>(g, [&](int64_t n0, int64_t count, T* cols, T* gprod) {
+      im2col(g, x.data<T>(), n0, count, cols);
+      images_to_channels(gy.data<T>() + n0 * g.c_out * hw, g.c_out, count, hw, gprod);
+      // The first chunk assigns, later chunks accumulate.
+      cpu_gemm<T>(false, true, g.c_out, k, count * hw, T(1), gprod, cols, n0 == 0 ? T(0) : T(1),
+                  gw.data<T>());
+    });
   });
 }
 

@@ -1,13 +1,11 @@
-// dim-bench-engine: the engine's matrix product and conv2d (forward + backward) on the CPU, as
-// GFLOP/s beside the OpenBLAS sgemm ceiling measured in the same run.
-#include <CLI/CLI.hpp>
-
-#include "engine/runtime.h"
+// `dim-bench engine`: the engine's matrix product, conv2d (forward + backward) at the DIM
+// encoders' layer sizes and whole DIM(L) training steps on the CPU, as GFLOP/s beside the
+// OpenBLAS sgemm ceiling measured in the same run.
 #include <cstdio>
-
-#include "bench/common/timing.h"
-
 #include <memory>
+
+#include "bench/common/subcommands.h"
+#include "bench/common/timing.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"

@@ -180,3 +180,25 @@ function(imx_add_planted_kernel_library)
     set_target_properties(${P_NAME}_cuda PROPERTIES EXCLUDE_FROM_ALL ON)
   endif()
 endfunction()
+
+# imx_add_planted_race_tests(PREFIX p PLANTED lib CORRECT lib DRIVER src CASE c FILE f LABEL l
+#                            [LIBS ...]): under ThreadSanitizer, the driver on the planted
+# library must report a data race in file f (test p_planted_sync_tsan), and on the correct
+# library must stay clean (p_planted_control_tsan).
+function(imx_add_planted_race_tests)
+  cmake_parse_arguments(R "" "PREFIX;PLANTED;CORRECT;DRIVER;CASE;FILE;LABEL" "LIBS" ${ARGN})
+  if(NOT IMX_EMU_SANITIZERS)
+    return()
+  endif()
+  imx_add_emu_executable(NAME ${R_PREFIX}_planted_sync_driver_tsan VARIANT tsan
+    SOURCES ${R_DRIVER} KERNELS ${R_PLANTED} LIBS ${R_LIBS})
+  imx_add_emu_executable(NAME ${R_PREFIX}_control_driver_tsan VARIANT tsan
+    SOURCES ${R_DRIVER} KERNELS ${R_CORRECT} LIBS ${R_LIBS})
+  add_test(NAME ${R_PREFIX}_planted_sync_tsan
+    COMMAND ${CMAKE_COMMAND} -DDRIVER=$<TARGET_FILE:${R_PREFIX}_planted_sync_driver_tsan> -DCASE=${R_CASE}
+            "-DEXPECT=WARNING: ThreadSanitizer: data race::${R_FILE}"
+            -P ${PROJECT_SOURCE_DIR}/tests/simt/expect_sanitizer_report.cmake)
+  add_test(NAME ${R_PREFIX}_planted_control_tsan COMMAND ${R_PREFIX}_control_driver_tsan ${R_CASE})
+  set_tests_properties(${R_PREFIX}_planted_sync_tsan ${R_PREFIX}_planted_control_tsan PROPERTIES
+    LABELS "emu;tsan;${R_LABEL}" ENVIRONMENT "${IMX_TSAN_TEST_ENVIRONMENT}")
+endfunction()

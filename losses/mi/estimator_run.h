@@ -10,6 +10,8 @@
 #pragma once
 #include <cstddef>
 
+#include "losses/mi/dispatch.h"
+#include "losses/mi/mi.h"
 #include "losses/mi/scratch.h"
 #include "losses/mi/tile_ops.h"
 
@@ -75,6 +77,20 @@ double estimator_run(const Geometry& g, Sweep& sweep, MemoryMeter& meter) {
     }
     return loss;
   }
+}
+
+// The shared driver of fused and unfused: builds the implementation's sweep (make(meter)
+// returns it), runs estimator e over it, and reports the peak scratch both used.
+template <class T, class MakeSweep>
+T run_estimator(const Geometry& g, Estimator e, const Options& opt, MakeSweep&& make) {
+  MemoryMeter meter;
+  double loss;
+  {
+    auto sweep = make(meter);  // released before the peak is read
+    loss = visit_estimator(e, [&](auto m) { return estimator_run<decltype(m), T>(g, sweep, meter); });
+  }
+  if (opt.peak_extra_bytes) *opt.peak_extra_bytes = meter.peak();
+  return T(loss);
 }
 
 }  // namespace imx::mi::cpu

@@ -125,16 +125,9 @@ T fused(const Problem& pb, Estimator e, const T* local, const T* global, Gradien
   const Geometry g(pb);
   const FusedShape shape = fused_shape(pb, sizeof(T), opt);
   blas::ScopedThreads single_threaded_blas(1);  // our threads run one product each
-  MemoryMeter meter;
-  double loss;
-  {
-    FusedSweep<T> sweep(g, shape, local, global, grads, T(opt.grad_scale), meter);
-    loss = visit_estimator(e, [&](auto m) {
-      return cpu::estimator_run<decltype(m), T>(g, sweep, meter);
-    });
-  }
-  if (opt.peak_extra_bytes) *opt.peak_extra_bytes = meter.peak();
-  return T(loss);
+  return cpu::run_estimator<T>(g, e, opt, [&](MemoryMeter& meter) {
+    return FusedSweep<T>(g, shape, local, global, grads, T(opt.grad_scale), meter);
+  });
 }
 
 template float fused<float>(const Problem&, Estimator, const float*, const float*, Gradients<float>,

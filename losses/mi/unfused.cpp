@@ -80,16 +80,9 @@ T unfused(const Problem& pb, Estimator e, const T* local, const T* global, Gradi
   const Geometry g(pb);
   const int threads = resolve_threads(opt);
   blas::ScopedThreads blas_threads(threads);
-  MemoryMeter meter;
-  double loss;
-  {
-    StoredSweep<T> sweep(g, threads, local, global, grads, T(opt.grad_scale), meter);
-    loss = visit_estimator(e, [&](auto m) {
-      return cpu::estimator_run<decltype(m), T>(g, sweep, meter);
-    });
-  }
-  if (opt.peak_extra_bytes) *opt.peak_extra_bytes = meter.peak();
-  return T(loss);
+  return cpu::run_estimator<T>(g, e, opt, [&](MemoryMeter& meter) {
+    return StoredSweep<T>(g, threads, local, global, grads, T(opt.grad_scale), meter);
+  });
 }
 
 template float unfused<float>(const Problem&, Estimator, const float*, const float*,

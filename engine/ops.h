@@ -9,7 +9,8 @@
 namespace imx {
 
 // Linear algebra.
-Tensor matmul(const Tensor& a, const Tensor& b);  // [m,k] x [k,n]
+// op(a) op(b) with op(a) [m,k], op(b) [k,n]; op transposes when its flag is set.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 // y = x W^T + b, x [n, in], W [out, in], b [out] (optional).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
 

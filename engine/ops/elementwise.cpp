@@ -7,12 +7,40 @@ using namespace ops;
 
 namespace {
 
+// d op(x)/dx times g, as recorded ops, so that the gradient can be differentiated again.
+// Values the fused kernel reads from the output are recomputed from x: a rule must never
+// capture its node's output with its graph (the node would own itself).
+Tensor unary_grad_graph(Unary kind, const Tensor& x, const Tensor& yd, const Tensor& g) {
+  switch (kind) {
+    case Unary::Relu: {  // the mask is a constant: relu'' = 0
+      const Tensor ones = Tensor::full(x.shape(), 1.0, x.dtype(), x.device());
+      Tensor mask = empty_like(x);
+      backend_of(x).unary_backward(kind, x, yd, ones, mask);
+      return mul(g, mask);
+    }
+    case Unary::Sigmoid: {
+      Tensor s = sigmoid(x);
+      return mul(g, sub(s, square(s)));  // s (1 - s)
+    }
+    case Unary::Softplus: return mul(g, sigmoid(x));
+    case Unary::Exp: return mul(g, exp(x));
+    case Unary::Log: return div(g, x);
+    case Unary::Neg: return neg(g);
+    case Unary::Square: return mul(g, scale(x, 2));
+    case Unary::Sqrt: return div(g, scale(sqrt(x), 2));
+  }
+  fail("unary", "unknown op");
+}
+
 Tensor unary_op(const char* name, Unary kind, const Tensor& x) {
   check(x.defined(), name, "undefined input");
   Tensor y = empty_like(x);
   backend_of(x).unary(kind, x, y);
   // Capture the output's data, never the output itself: its node would own itself.
-  return record(y, name, {x}, [x, yd = y.detach(), kind](const Tensor& gy) {
+  return record_differentiable(y, name, {x}, [x, yd = y.detach(), kind](const Tensor& gy) {
+    // One rule, two evaluations: recording on means grad(create_graph=true), which needs the
+    // derivative as recorded ops; otherwise (every training step) the fused kernel is faster.
+    if (grad_enabled()) return std::vector<Tensor>{unary_grad_graph(kind, x, yd, gy)};
     Tensor gx = empty_like(x);
     backend_of(x).unary_backward(kind, x, yd, gy, gx);
     return std::vector<Tensor>{gx};
@@ -39,33 +67,36 @@ Tensor sqrt(const Tensor& x) { return unary_op("sqrt", Unary::Sqrt, x); }
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("add", Binary::Add, a, b);
-  return record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
+  auto rule = [sa = a.shape(), sb = b.shape()](const Tensor& g) {
     return std::vector<Tensor>{sum_to(g, sa), sum_to(g, sb)};
-  });
+  };
+  return record_differentiable(out, "add", {a, b}, rule);
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("sub", Binary::Sub, a, b);
-  return record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
+  auto rule = [sa = a.shape(), sb = b.shape()](const Tensor& g) {
     return std::vector<Tensor>{sum_to(g, sa), sum_to(neg(g), sb)};
-  });
+  };
+  return record_differentiable(out, "sub", {a, b}, rule);
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("mul", Binary::Mul, a, b);
-  return record(out, "mul", {a, b}, [a, b](const Tensor& g) {
-    return std::vector<Tensor>{a.requires_grad() ? sum_to(mul(g, b.detach()), a.shape()) : Tensor{},
-                               b.requires_grad() ? sum_to(mul(g, a.detach()), b.shape()) : Tensor{}};
+  return record_differentiable(out, "mul", {a, b}, [a, b](const Tensor& g) {
+    return std::vector<Tensor>{a.requires_grad() ? sum_to(mul(g, b), a.shape()) : Tensor{},
+                               b.requires_grad() ? sum_to(mul(g, a), b.shape()) : Tensor{}};
   });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("div", Binary::Div, a, b);
-  return record(out, "div", {a, b}, [a, b, q = out.detach()](const Tensor& g) {
-    // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b
-    Tensor ga = a.requires_grad() ? sum_to(div(g, b.detach()), a.shape()) : Tensor{};
+  return record_differentiable(out, "div", {a, b}, [a, b, q = out.detach()](const Tensor& g) {
+    // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b. The saved quotient q is a constant, so with
+    // recording on (create_graph) a/b is recomputed as a function of a and b.
+    Tensor ga = a.requires_grad() ? sum_to(div(g, b), a.shape()) : Tensor{};
     Tensor gb = b.requires_grad()
-                    ? sum_to(neg(div(mul(g, q), b.detach())), b.shape())
+                    ? sum_to(neg(div(mul(g, grad_enabled() ? div(a, b) : q), b)), b.shape())
                     : Tensor{};
     return std::vector<Tensor>{ga, gb};
   });
@@ -74,13 +105,15 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor scale(const Tensor& x, double s) {
   Tensor y = empty_like(x);
   backend_of(x).affine(x, s, 0.0, y);
-  return record(y, "scale", {x}, [s](const Tensor& g) { return std::vector<Tensor>{scale(g, s)}; });
+  return record_differentiable(y, "scale", {x},
+                               [s](const Tensor& g) { return std::vector<Tensor>{scale(g, s)}; });
 }
 
 Tensor add_scalar(const Tensor& x, double c) {
   Tensor y = empty_like(x);
   backend_of(x).affine(x, 1.0, c, y);
-  return record(y, "add_scalar", {x}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
+  return record_differentiable(y, "add_scalar", {x},
+                               [](const Tensor& g) { return std::vector<Tensor>{g}; });
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset) {
@@ -90,10 +123,8 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
   backend_of(x).dropout_mask(seed, offset, p, mask);
   Tensor y = empty_like(x);
   backend_of(x).binary(Binary::Mul, x, mask, y);
-  return record(y, "dropout", {x}, [mask](const Tensor& g) {
-    Tensor gx = empty_like(g);
-    backend_of(g).binary(Binary::Mul, g, mask, gx);
-    return std::vector<Tensor>{gx};
+  return record_differentiable(y, "dropout", {x}, [mask](const Tensor& g) {
+    return std::vector<Tensor>{mul(g, mask)};  // the mask is a constant
   });
 }
 

@@ -1,28 +1,30 @@
-// Matrix product and the linear layer.
+// Matrix product and the linear layer. Both rules are matmuls: under NoGrad each is one direct
+// gemm, as fast as calling the backend, and with recording on they are differentiable.
 #include "engine/ops/common.h"
 
 namespace imx {
 
 using namespace ops;
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   check_same_kind("matmul", a, b);
   check_rank("matmul", a, {2}, "left operand");
   check_rank("matmul", b, {2}, "right operand");
-  check(a.size(1) == b.size(0), "matmul",
-        "inner dimensions differ: " + shape_str(a.shape()) + " x " + shape_str(b.shape()));
-  Tensor c = empty_as(a, {a.size(0), b.size(1)});
-  backend_of(a).gemm(false, false, 1.0, a, b, 0.0, c);
-  return record(c, "matmul", {a, b}, [a, b](const Tensor& g) {
+  const int64_t m = a.size(trans_a ? 1 : 0), k = a.size(trans_a ? 0 : 1);
+  const int64_t kb = b.size(trans_b ? 1 : 0), n = b.size(trans_b ? 0 : 1);
+  check(k == kb, "matmul",
+        "inner dimensions differ: " + shape_str(a.shape()) + (trans_a ? "^T" : "") + " x " +
+            shape_str(b.shape()) + (trans_b ? "^T" : ""));
+  Tensor c = empty_as(a, {m, n});
+  backend_of(a).gemm(trans_a, trans_b, 1.0, a, b, 0.0, c);
+  return record_differentiable(c, "matmul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g) {
+    // C = op(A) op(B): d op(A) = G op(B)^T and d op(B) = op(A)^T G, transposed back when the
+    // operand itself was transposed.
     Tensor ga, gb;
-    if (a.requires_grad()) {  // dA = dC B^T
-      ga = empty_like(a);
-      backend_of(g).gemm(false, true, 1.0, g, b, 0.0, ga);
-    }
-    if (b.requires_grad()) {  // dB = A^T dC
-      gb = empty_like(b);
-      backend_of(g).gemm(true, false, 1.0, a, g, 0.0, gb);
-    }
+    if (a.requires_grad())
+      ga = trans_a ? matmul(b, g, trans_b, true) : matmul(g, b, false, !trans_b);
+    if (b.requires_grad())
+      gb = trans_b ? matmul(g, a, true, trans_a) : matmul(a, g, !trans_a, false);
     return std::vector<Tensor>{ga, gb};
   });
 }
@@ -42,16 +44,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = empty_as(x, {x.size(0), w.size(0)});
   if (b.defined()) backend_of(x).gather_strided(b, 0, {0, 1}, y);  // rows start as the bias
   backend_of(x).gemm(false, true, 1.0, x, w, b.defined() ? 1.0 : 0.0, y);
-  return record(y, "linear", {x, w, b}, [x, w, b](const Tensor& g) {
+  return record_differentiable(y, "linear", {x, w, b}, [x, w, b](const Tensor& g) {
     Tensor gx, gw, gb;
-    if (x.requires_grad()) {  // dX = dY W
-      gx = empty_like(x);
-      backend_of(g).gemm(false, false, 1.0, g, w, 0.0, gx);
-    }
-    if (w.requires_grad()) {  // dW = dY^T X
-      gw = empty_like(w);
-      backend_of(g).gemm(true, false, 1.0, g, x, 0.0, gw);
-    }
+    if (x.requires_grad()) gx = matmul(g, w);                // dX = dY W
+    if (w.requires_grad()) gw = matmul(g, x, true, false);   // dW = dY^T X
     if (b.defined() && b.requires_grad()) gb = sum_to(g, b.shape());
     return std::vector<Tensor>{gx, gw, gb};
   });

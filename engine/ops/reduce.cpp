@@ -12,7 +12,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
         "cannot reduce " + shape_str(x.shape()) + " to " + shape_str(shape));
   Tensor y = empty_as(x, shape);
   backend_of(x).sum_to(x, y);
-  return record(y, "sum_to", {x}, [in = x.shape()](const Tensor& g) {
+  return record_differentiable(y, "sum_to", {x}, [in = x.shape()](const Tensor& g) {
     return std::vector<Tensor>{broadcast_to(g, in)};
   });
 }

@@ -32,7 +32,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
             " elements) as " + shape_str(shape));
   Tensor y = x.detach();
   y.impl().shape = s;
-  return record(y, "reshape", {x}, [in = x.shape()](const Tensor& g) {
+  return record_differentiable(y, "reshape", {x}, [in = x.shape()](const Tensor& g) {
     return std::vector<Tensor>{reshape(g, in)};
   });
 }
@@ -60,7 +60,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& order) {
   }
   Tensor y = empty_as(x, out_shape);
   backend_of(x).gather_strided(x, 0, strides, y);
-  return record(y, "permute", {x}, [inverse](const Tensor& g) {
+  return record_differentiable(y, "permute", {x}, [inverse](const Tensor& g) {
     return std::vector<Tensor>{permute(g, inverse)};
   });
 }
@@ -76,11 +76,26 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t begin, int64_t end) {
   out_shape[a] = end - begin;
   Tensor y = empty_as(x, out_shape);
   backend_of(x).gather_strided(x, begin * strides[a], strides, y);
-  return record(y, "slice", {x}, [in = x.shape(), offset = begin * strides[a], strides](const Tensor& g) {
+  auto rule = [in = x.shape(), a, begin, end, strides](const Tensor& g) {
+    // One rule, two evaluations: recording on means grad(create_graph=true), which needs the
+    // zero padding as recorded ops (concat, whose rule slices again); otherwise one scatter.
+    if (grad_enabled()) {
+      auto zeros = [&](int64_t n) {
+        Shape s = in;
+        s[a] = n;
+        return Tensor::zeros(s, g.dtype(), g.device());
+      };
+      std::vector<Tensor> parts;
+      if (begin > 0) parts.push_back(zeros(begin));
+      parts.push_back(g);
+      if (end < in[a]) parts.push_back(zeros(in[a] - end));
+      return std::vector<Tensor>{concat(parts, a)};
+    }
     Tensor gx = Tensor::zeros(in, g.dtype(), g.device());
-    backend_of(g).scatter_add_strided(g, offset, strides, gx);
+    backend_of(g).scatter_add_strided(g, begin * strides[a], strides, gx);
     return std::vector<Tensor>{gx};
-  });
+  };
+  return record_differentiable(y, "slice", {x}, rule);
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
@@ -103,7 +118,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     backend_of(x).scatter_add_strided(x, begin * strides[a], strides, y);
     begin += x.size(a);
   }
-  return record(y, "concat", xs, [xs, a](const Tensor& g) {
+  return record_differentiable(y, "concat", xs, [xs, a](const Tensor& g) {
     std::vector<Tensor> grads;
     int64_t b = 0;
     for (const auto& x : xs) {
@@ -120,7 +135,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
         "cannot broadcast " + shape_str(x.shape()) + " to " + shape_str(shape));
   Tensor y = empty_as(x, shape);
   backend_of(x).gather_strided(x, 0, cpu::broadcast_strides(x.shape(), shape), y);
-  return record(y, "broadcast_to", {x}, [in = x.shape()](const Tensor& g) {
+  return record_differentiable(y, "broadcast_to", {x}, [in = x.shape()](const Tensor& g) {
     return std::vector<Tensor>{sum_to(g, in)};
   });
 }

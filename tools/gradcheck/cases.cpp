@@ -3,42 +3,11 @@
 #include <cmath>
 
 #include "engine/ops.h"
-#include "engine/random.h"
-#include "tools/gradcheck/gradcheck.h"
+#include "tools/gradcheck/case_helpers.h"
 
 namespace imx::gradcheck {
 
 namespace {
-
-using Inputs = std::vector<Tensor>;
-
-// Random float64 leaf in [lo, hi), seeded by a running counter so cases differ.
-Tensor leaf(const Shape& s, double lo = -1, double hi = 1, bool grad = true) {
-  static uint64_t seed = 1;
-  Generator gen(seed++);
-  Tensor t = uniform(s, lo, hi, gen, DType::F64);
-  return grad ? t.set_requires_grad(true) : t;
-}
-
-// Values in ±[0.2, 1]: away from the kinks of relu and from ties in max-pooling windows.
-Tensor leaf_away_from_zero(const Shape& s) {
-  Tensor t = leaf(s, 0.2, 1.0, false);
-  double* p = t.data<double>();
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (i % 2) p[i] = -p[i] - 1e-3 * static_cast<double>(i % 7);
-  return t.set_requires_grad(true);
-}
-
-std::string shapes(std::initializer_list<Shape> ss) {
-  std::string out;
-  for (const auto& s : ss) out += (out.empty() ? "" : " ") + shape_str(s);
-  return out;
-}
-
-void add_case(std::vector<Case>& cs, std::string op, std::string shape, std::function<Inputs()> in,
-         std::function<Tensor(const Inputs&)> f) {
-  cs.push_back(Case{std::move(op), std::move(shape), std::move(in), std::move(f)});
-}
 
 void unary_cases(std::vector<Case>& cs) {
   struct U {
@@ -83,6 +52,13 @@ void linalg_cases(std::vector<Case>& cs) {
   for (const auto& [a, b] : {std::pair<Shape, Shape>{{3, 5}, {5, 4}}, {{1, 7}, {7, 1}}})
     add_case(cs, "matmul", shapes({a, b}), [a, b] { return Inputs{leaf(a), leaf(b)}; },
         [](const Inputs& x) { return matmul(x[0], x[1]); });
+  // Transposed operands: a [k,m] for op(a) = a^T, b [n,k] for op(b) = b^T.
+  for (const auto& [ta, tb] : {std::pair{true, false}, {false, true}, {true, true}}) {
+    const Shape a = ta ? Shape{5, 3} : Shape{3, 5}, b = tb ? Shape{4, 5} : Shape{5, 4};
+    add_case(cs, "matmul", shapes({a, b}) + (ta ? " a^T" : "") + (tb ? " b^T" : ""),
+        [a, b] { return Inputs{leaf(a), leaf(b)}; },
+        [ta, tb](const Inputs& x) { return matmul(x[0], x[1], ta, tb); });
+  }
   add_case(cs, "linear", "x[5, 7] W[3, 7] b[3]",
       [] { return Inputs{leaf({5, 7}), leaf({3, 7}), leaf({3})}; },
       [](const Inputs& x) { return linear(x[0], x[1], x[2]); });

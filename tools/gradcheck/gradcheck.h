@@ -1,5 +1,6 @@
 // Numerical gradient checking: every op's gradient rule against central finite differences,
-// in float64 on the CPU. Kernel developers run dim-gradcheck; the test suite runs it too.
+// in float64 on the CPU, and (second_order_cases) gradients of gradients likewise. Kernel
+// developers run dim-gradcheck; the test suite runs it too.
 #pragma once
 #include <functional>
 #include <string>
@@ -35,5 +36,9 @@ Result check(const Case& c, const Options& opt = {});
 
 // Every engine op, at several shapes including odd ones.
 std::vector<Case> engine_cases();
+// Second-order cases: each forward returns a gradient taken with grad(create_graph=true), so
+// check() tests backward through the double graph (every op with a differentiable rule, and
+// the prior discriminator's gradient penalty).
+std::vector<Case> second_order_cases();
 
 }  // namespace imx::gradcheck

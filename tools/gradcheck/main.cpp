@@ -1,4 +1,5 @@
-// dim-gradcheck: every op's gradient rule against central finite differences (float64, CPU).
+// dim-gradcheck: every op's gradient rule against central finite differences (float64, CPU);
+// with --order 2, gradients of gradients (grad(create_graph=true)) likewise.
 #include <CLI/CLI.hpp>
 
 #include "engine/runtime.h"
@@ -10,10 +11,18 @@
 int main(int argc, char** argv) {
   imx::prefer_passive_openmp(argv);
   CLI::App app{"Checks every engine op's backward pass against central finite differences in "
-               "float64 on the CPU. Prints one row per case; exits 1 if any case fails."};
+               "float64 on the CPU. With --order 2, each case's output is instead a gradient "
+               "taken with grad(create_graph=true), differentiated again by backward and "
+               "checked the same way (every op with a differentiable rule, and the prior "
+               "discriminator's gradient penalty). Prints one row per case; exits 1 if any case "
+               "fails."};
   std::string filter;
+  int order = 1;
   imx::gradcheck::Options opt;
   app.add_option("--op", filter, "Only ops whose name matches this regular expression");
+  app.add_option("--order", order, "1: first-order gradients; 2: second-order gradients")
+      ->check(CLI::IsMember({1, 2}))
+      ->capture_default_str();
   app.add_option("--step", opt.step, "Finite-difference step")->capture_default_str();
   app.add_option("--tol", opt.tol, "Tolerance on |analytic - numeric| / max(1, |numeric|)")
       ->capture_default_str();
@@ -22,7 +31,9 @@ int main(int argc, char** argv) {
   const std::regex re(filter.empty() ? ".*" : filter);
   int run = 0, failed = 0;
   std::printf("%-22s %-40s %12s %12s  %s\n", "op", "shape", "max_abs_err", "max_rel_err", "result");
-  for (const auto& c : imx::gradcheck::engine_cases()) {
+  const auto cases =
+      order == 2 ? imx::gradcheck::second_order_cases() : imx::gradcheck::engine_cases();
+  for (const auto& c : cases) {
     if (!std::regex_search(c.op, re)) continue;
     const auto r = imx::gradcheck::check(c, opt);
     ++run;

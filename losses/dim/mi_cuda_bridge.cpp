@@ -22,6 +22,16 @@ void mi_cuda(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor
       1.0f, static_cast<float*>(loss.raw()), workspace.get(), bytes, cuda.stream(), {});
 }
 
+void mi_cuda_scores(const mi::Problem& pb, mi::Estimator e, const Tensor& scores, Tensor& loss, Tensor* ds) {
+  check(scores.dtype() == DType::F32, "mi_loss_from_scores",
+        "the CUDA kernels compute in float32, got " + scores.describe());
+  auto& cuda = static_cast<CudaBackend&>(backend(Device::CUDA));
+  const size_t bytes = mi::cuda::scores_workspace_bytes(pb, e, ds != nullptr);
+  auto workspace = cuda.allocator().allocate(bytes);  // stream-ordered reuse, as in mi_cuda
+  mi::cuda::scores_async(pb, e, static_cast<const float*>(scores.raw()), ds ? static_cast<float*>(ds->raw()) : nullptr,
+                         1.0f, static_cast<float*>(loss.raw()), workspace.get(), bytes, cuda.stream());
+}
+
 size_t mi_cuda_workspace_bytes(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, bool with_grads) {
   check(impl != mi::Impl::naive, "mi_loss", "the naive implementation runs on the CPU only");
   return mi::cuda::workspace_bytes(impl, pb, e, with_grads);

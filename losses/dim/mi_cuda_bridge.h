@@ -12,6 +12,11 @@ namespace imx::detail {
 void mi_cuda(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor& local,
              const Tensor& global, Tensor& loss, Tensor* gl, Tensor* gg);
 
+// mi_loss_from_scores on a float32 CUDA score matrix [B*K, B*P]: the loss into `loss` and, when
+// given, dLoss/dS into ds (shaped like scores), without a host synchronization. Throws when
+// infomax was built without CUDA.
+void mi_cuda_scores(const mi::Problem& pb, mi::Estimator e, const Tensor& scores, Tensor& loss, Tensor* ds);
+
 // Device scratch bytes one call needs (the "extra memory" of the CUDA kernels).
 size_t mi_cuda_workspace_bytes(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, bool with_grads);
 

@@ -8,6 +8,10 @@ void mi_cuda(const mi::Problem&, mi::Estimator, mi::Impl, const Tensor&, const T
   throw Error("mi_loss: infomax was built without CUDA, so CUDA tensors cannot be scored");
 }
 
+void mi_cuda_scores(const mi::Problem&, mi::Estimator, const Tensor&, Tensor&, Tensor*) {
+  throw Error("mi_loss_from_scores: infomax was built without CUDA, so CUDA tensors cannot be scored");
+}
+
 size_t mi_cuda_workspace_bytes(const mi::Problem&, mi::Estimator, mi::Impl, bool) {
   throw Error("mi_loss: infomax was built without CUDA");
 }

@@ -5,7 +5,9 @@
 //
 // Parallelism: OpenMP over tiles, each thread calling a single-threaded gemm (measured faster
 // on small core counts than threading each product inside OpenBLAS, and it also parallelizes
-// the elementwise work). dG needs one partial per extra thread; dL tiles are disjoint.
+// the elementwise work). dG needs one partial per extra thread; dL tiles are disjoint. Each
+// slot takes a fixed contiguous run of tiles (parallel.h) and the partials are merged in slot
+// order, so results repeat bit for bit at a fixed thread count.
 #include <algorithm>
 
 #include "losses/mi/blas.h"
@@ -102,7 +104,8 @@ int64_t default_tile_cols(const Problem& pb, std::size_t elem_bytes, int threads
   constexpr int64_t kTargetBytes = 256 * 1024;  // a score tile that stays in L2 between products
   int64_t tile = kTargetBytes / (pb.rows() * int64_t(elem_bytes));
   tile = std::clamp<int64_t>(tile / 16 * 16, 16, 1024);
-  // Keep at least two tiles per thread so that dynamic scheduling can balance them.
+  // Keep at least two tiles per thread: every thread gets work, and the equal static chunks of
+  // parallel_for differ by at most one tile.
   const int64_t balanced = (pb.cols() + 2 * threads - 1) / (2 * int64_t(threads));
   return std::max<int64_t>(1, std::min(tile, std::max<int64_t>(16, balanced)));
 }

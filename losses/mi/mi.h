@@ -94,6 +94,14 @@ template <class T>
 T compute(Impl impl, const Problem& pb, Estimator e, const T* local, const T* global,
           Gradients<T> grads = {}, const Options& opt = {});
 
+// The estimators over a score matrix the caller provides, for critics that produce scores
+// directly: `scores` is (B*K) x (B*P), row-major, row i*K + k = global vector k of image i,
+// column j*P + p = location p of image j (the layout of S = G L^T above; positives j == i).
+// pb.D is ignored. Returns the loss; when `grads`, overwrites `scores` with dLoss/dS times
+// opt.grad_scale (otherwise leaves them untouched). Same estimator code as unfused/fused.
+template <class T>
+T from_scores(const Problem& pb, Estimator e, T* scores, bool grads, const Options& opt = {});
+
 // Scratch bytes each implementation allocates (exactly what peak_extra_bytes reports).
 std::size_t naive_bytes(const Problem& pb, Estimator e, std::size_t elem_bytes = 4,
                         bool with_grads = true, const Options& opt = {});
@@ -101,6 +109,9 @@ std::size_t unfused_bytes(const Problem& pb, Estimator e, std::size_t elem_bytes
                           bool with_grads = true, const Options& opt = {});
 std::size_t fused_bytes(const Problem& pb, Estimator e, std::size_t elem_bytes = 4,
                         bool with_grads = true, const Options& opt = {});
+// from_scores: the estimator's scratch only (the matrix is the caller's).
+std::size_t from_scores_bytes(const Problem& pb, Estimator e, std::size_t elem_bytes = 4,
+                              bool with_grads = true, const Options& opt = {});
 std::size_t extra_bytes(Impl impl, const Problem& pb, Estimator e, std::size_t elem_bytes = 4,
                         bool with_grads = true, const Options& opt = {});
 

@@ -2,14 +2,12 @@
 // the estimator's reductions over bands of rows (OpenMP), dLoss/ds formed in place, and two
 // gemms for the gradients. Same estimator code as the fused kernel (estimator_run.h); only the
 // way the score matrix is produced differs.
-#include <algorithm>
-
 #include "losses/mi/blas.h"
 #include "losses/mi/dispatch.h"
 #include "losses/mi/estimator_run.h"
 #include "losses/mi/mi.h"
-#include "losses/mi/parallel.h"
 #include "losses/mi/scratch.h"
+#include "losses/mi/stored_sweep.h"
 
 namespace imx::mi {
 namespace {
@@ -17,29 +15,24 @@ namespace {
 using cpu::Block;
 using cpu::Geometry;
 
+// The stored-matrix sweep over S = G L^T, which this sweep owns, followed by the two gradient
+// products dG = dS L and dL = dS^T G.
 template <class T>
-class StoredSweep {
+class UnfusedSweep {
  public:
-  StoredSweep(const Geometry& g, int threads, const T* local, const T* global, Gradients<T> grads,
-              T alpha, MemoryMeter& meter)
-      : g_(g), threads_(threads), local_(local), global_(global), grads_(grads), alpha_(alpha),
-        scores_(meter, std::size_t(g.R) * g.C) {
+  UnfusedSweep(const Geometry& g, int threads, const T* local, const T* global, Gradients<T> grads,
+               T alpha, MemoryMeter& meter)
+      : g_(g), local_(local), global_(global), grads_(grads), alpha_(alpha),
+        scores_(meter, std::size_t(g.R) * g.C), stored_(g, threads, scores_.data(), grads.any()) {
     blas::gemm<T>(false, true, g.R, g.C, g.D, T(1), global, g.D, local, g.D, T(0), scores_.data(), g.C);
-    // A few bands per thread balance the dynamic schedule.
-    bands_ = std::min<int64_t>(g.R, 4 * int64_t(threads));
   }
 
-  int slots() const { return threads_; }
-  bool wants_grads() const { return grads_.any(); }
-
+  int slots() const { return stored_.slots(); }
+  bool wants_grads() const { return stored_.wants_grads(); }
   template <class F>
   void for_each_block(F&& on_block) {
-    parallel_for(threads_, bands_, [&](int slot, int64_t band) {
-      const int64_t r0 = g_.R * band / bands_, r1 = g_.R * (band + 1) / bands_;
-      on_block(slot, Block<T>{scores_.data() + r0 * g_.C, g_.C, r0, r1, 0, g_.C});
-    });
+    stored_.for_each_block(on_block);
   }
-
   void accumulate_grads(int, const Block<T>&) {}  // the products run once, in finish_grads
 
   void finish_grads() {
@@ -53,13 +46,12 @@ class StoredSweep {
 
  private:
   const Geometry& g_;
-  int threads_;
   const T* local_;
   const T* global_;
   Gradients<T> grads_;
   T alpha_;
   Scratch<T> scores_;
-  int64_t bands_ = 1;
+  cpu::StoredSweep<T> stored_;  // after scores_: it walks that matrix
 };
 
 }  // namespace
@@ -81,7 +73,7 @@ T unfused(const Problem& pb, Estimator e, const T* local, const T* global, Gradi
   const int threads = resolve_threads(opt);
   blas::ScopedThreads blas_threads(threads);
   return cpu::run_estimator<T>(g, e, opt, [&](MemoryMeter& meter) {
-    return StoredSweep<T>(g, threads, local, global, grads, T(opt.grad_scale), meter);
+    return UnfusedSweep<T>(g, threads, local, global, grads, T(opt.grad_scale), meter);
   });
 }
 

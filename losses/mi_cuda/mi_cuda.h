@@ -47,6 +47,16 @@ void unfused_async(const Problem& pb, Estimator e, const float* local, const flo
                    void* workspace, std::size_t workspace_bytes, cudaStream_t stream,
                    const KernelTuning& tuning = {});
 
+// The estimators over a (B*K) x (B*P) score matrix the caller provides (critics that output
+// scores directly), with the layout and semantics of mi::from_scores: row i*K + k, column j*P + p,
+// positives j == i; pb.D is ignored. Enqueue only: the loss goes to *loss_device and, when
+// grad_scores is not null, dLoss/dS times grad_scale to grad_scores (R x C, leading dimension
+// C; it may be `scores` itself, overwritten in place). The workspace holds the estimator's
+// statistics only, never a copy of the matrix.
+std::size_t scores_workspace_bytes(const Problem& pb, Estimator e, bool with_grads);
+void scores_async(const Problem& pb, Estimator e, const float* scores, float* grad_scores, float grad_scale,
+                  float* loss_device, void* workspace, std::size_t workspace_bytes, cudaStream_t stream);
+
 // Convenience: the same, with the loss kept in the workspace and returned after synchronizing
 // `stream`.
 float fused(const Problem& pb, Estimator e, const float* local, const float* global,

@@ -48,7 +48,9 @@ int64_t chunk_columns(const Geometry& g, const KernelTuning& t) {
 
 }  // namespace
 
-Plan make_plan(Path path, const Problem& pb, Estimator e, bool with_grads, const KernelTuning& tuning) {
+Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, const KernelTuning& tuning) {
+  Problem pb = problem;
+  if (path == Path::scores) pb.D = 1;  // no features: the width is ignored
   pb.validate_for(e);
   check_tuning(tuning);
   Plan p;
@@ -60,7 +62,7 @@ Plan make_plan(Path path, const Problem& pb, Estimator e, bool with_grads, const
   p.splits = column_splits(p.row_tiles, ceil_div(C, kTileN), tuning);
   p.chunk_cols = path == Path::fused ? chunk_columns(p.g, tuning) : C;
 
-  if (with_grads) {
+  if (with_grads && path != Path::scores) {
     // dG = dS L sums over a chunk's columns; its output (R x D) alone may be too few tiles to
     // fill the device, so the sum is split (partials reduced in a fixed order afterwards).
     const int64_t out_tiles = p.row_tiles * ceil_div(p.g.D, kTileN);
@@ -86,7 +88,7 @@ Plan make_plan(Path path, const Problem& pb, Estimator e, bool with_grads, const
     p.group_weight = region(end, std::size_t(R) * f);
   }
   if (path == Path::unfused) p.scores = region(end, std::size_t(R) * C * f);
-  else if (with_grads) p.scores = region(end, std::size_t(R) * p.chunk_cols * f);
+  else if (path == Path::fused && with_grads) p.scores = region(end, std::size_t(R) * p.chunk_cols * f);
   if (with_grads && p.dg_splits > 1)
     p.dg_partials = region(end, std::size_t(p.dg_splits) * R * p.g.D * f);
   p.bytes = end;
@@ -123,6 +125,10 @@ std::size_t fused_workspace_bytes(const Problem& pb, Estimator e, bool with_grad
 
 std::size_t unfused_workspace_bytes(const Problem& pb, Estimator e, bool with_grads, const KernelTuning& tuning) {
   return make_plan(Path::unfused, pb, e, with_grads, tuning).bytes;
+}
+
+std::size_t scores_workspace_bytes(const Problem& pb, Estimator e, bool with_grads) {
+  return make_plan(Path::scores, pb, e, with_grads, {}).bytes;
 }
 
 }  // namespace imx::mi::IMX_KNS

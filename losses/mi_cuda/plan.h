@@ -19,7 +19,9 @@ constexpr int64_t kChunkScores = int64_t(1) << 23;
 constexpr int kMaxDgSplits = 16;            // default split-K cap of the dG product
 constexpr int64_t kMinDgSplitDepth = 256;   // default: each split sums at least this many columns
 
-enum class Path { fused, unfused };
+// fused: scores recomputed; unfused: S materialized; scores: the caller's S, dS as the output
+// (no gradient products).
+enum class Path { fused, unfused, scores };
 
 struct Plan {
   Geometry g;
@@ -27,8 +29,8 @@ struct Plan {
   bool grads = false;
   int64_t row_tiles = 0;    // ceil(R / kTileM): grid x of every sweep
   int splits = 0;           // column splits: grid y of every sweep
-  int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused: all C, in place)
-  int dg_splits = 1;        // split-K of dG = dS L over a chunk
+  int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused, scores: all C)
+  int dg_splits = 1;        // split-K of dG = dS L over a chunk (1 without the products)
   int64_t dg_split_depth = 0;
   // Byte offsets of the regions in the workspace; `bytes` is the total.
   std::size_t loss = 0, pointwise_partials = 0, row_partials = 0, pos_scores = 0, group_lse = 0,
@@ -46,7 +48,8 @@ struct Workspace {
   float* pos_scores;                  // [R][P]
   float* group_lse;                   // [R]
   float* group_weight;                // [R]
-  float* scores;                      // unfused: S (R x C); fused: a dS chunk (R x chunk_cols)
+  float* scores;                      // unfused: S (R x C); fused: a dS chunk (R x chunk_cols);
+                                      // scores path: null (the caller's matrices)
   float* dg_partials;                 // [dg_splits][R][D] when dg_splits > 1
 };
 

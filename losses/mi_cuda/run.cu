@@ -1,8 +1,10 @@
-// The two paths, written once over a score source (plan.h, launchers.h):
+// The paths, written once over a score source (plan.h, launchers.h):
 //   fused   - sweeps recompute score tiles from G and L; the backward forms dS one bounded
 //             chunk of columns at a time and feeds it to the two gradient products;
 //   unfused - S = G L^T is materialized first (the same tiled product), the sweeps read it, and
-//             dS overwrites it in place before the same gradient products.
+//             dS overwrites it in place before the same gradient products;
+//   scores  - the sweeps read the caller's S and write dS to the caller's buffer; no features,
+//             so no gradient products (scores_async).
 // Per estimator family:
 //   f-divergences  one sweep per chunk: loss sums and dS together, then dL, dG (3 products);
 //   dv / infoNCE   a statistics sweep over all columns, the combine, then one sweep per chunk
@@ -112,6 +114,17 @@ float read_loss(const float* loss_device, cudaStream_t stream) {
 }
 
 }  // namespace
+
+void scores_async(const Problem& pb, Estimator e, const float* scores, float* grad_scores, float grad_scale,
+                  float* loss_device, void* workspace, std::size_t workspace_bytes, cudaStream_t stream) {
+  if (scores == nullptr) throw std::invalid_argument("mi_cuda scores_async: scores must not be null");
+  if (loss_device == nullptr) throw std::invalid_argument("mi_cuda scores_async: loss_device must not be null");
+  const Plan plan = make_plan(Path::scores, pb, e, grad_scores != nullptr, {});
+  const Workspace ws = carve_workspace(plan, workspace, workspace_bytes, "scores_async");
+  // No features and no feature gradients: run_estimator's gradient products find nothing to do.
+  const Call call{e, nullptr, nullptr, nullptr, nullptr, grad_scale, loss_device, stream};
+  run_estimator(plan, ws, call, ScoreSource{nullptr, nullptr, scores}, grad_scores, plan.g.C);
+}
 
 void fused_async(const Problem& pb, Estimator e, const float* local, const float* global, float* grad_local,
                  float* grad_global, float grad_scale, float* loss_device, void* workspace,

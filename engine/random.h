@@ -24,6 +24,11 @@ class Generator {
   uint64_t offset_ = 0;
 };
 
+// The generator of draw `index` (e.g. a training step) of one stream of a run (prior samples,
+// occlusion masks): a function of (seed, stream, index) alone, so a resumed run draws exactly
+// what an uninterrupted one would. Different triples give unrelated Philox keys.
+Generator stream_generator(uint64_t seed, uint64_t stream, uint64_t index);
+
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype = DType::F32,
                Device device = Device::CPU);
 

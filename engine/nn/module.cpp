@@ -55,6 +55,17 @@ void Module::to(Device device) {
   for (auto& [name, t] : named_buffers()) move(t);
 }
 
+void Module::to(DType dtype) {
+  auto convert = [dtype](Tensor t) {
+    if (t.dtype() == dtype) return;
+    t.impl().storage = t.to(dtype).impl().storage;
+    t.impl().dtype = dtype;
+    t.zero_grad();
+  };
+  for (auto& [name, t] : named_parameters()) convert(t);
+  for (auto& [name, t] : named_buffers()) convert(t);
+}
+
 Tensor default_weight(const Shape& shape, int64_t fan_in, Generator& gen) {
   // kaiming_uniform(a = sqrt(5)): gain sqrt(2 / (1 + 5)), bound gain * sqrt(3 / fan_in)
   // = 1 / sqrt(fan_in).

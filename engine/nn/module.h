@@ -28,6 +28,8 @@ class Module {
   bool training() const { return training_; }
   // Moves every parameter and buffer in place (existing handles see the move).
   void to(Device device);
+  // Converts every parameter and buffer in place (float64 copies of a model for gradient checks).
+  void to(DType dtype);
 
  protected:
   // Both return the registered handle; layers keep it as a member (handles share data, so the

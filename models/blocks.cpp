@@ -28,4 +28,14 @@ Tensor LinearBlock::forward(const Tensor& x) {
   return relu_ ? relu(h) : h;
 }
 
+MapReducer::MapReducer(int64_t local_channels, int64_t map_size, Generator& gen) {
+  conv0_ = add_module("conv0", std::make_shared<ConvBlock>(local_channels, ConvSpec{64, 3, 1, 1}, gen));
+  conv1_ = add_module("conv1", std::make_shared<ConvBlock>(64, ConvSpec{32, 3, 1, 1}, gen));
+  features_ = 32 * map_size * map_size;
+}
+
+Tensor MapReducer::forward(const Tensor& local_map) {
+  return flatten(conv1_->forward(conv0_->forward(local_map)));
+}
+
 }  // namespace imx::models

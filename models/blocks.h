@@ -35,4 +35,17 @@ class LinearBlock : public nn::Module {
   std::shared_ptr<nn::BatchNorm> bn_;
 };
 
+// The local map [N, C, M, M] reduced to a vector: conv 3x3 -> 64, BN, ReLU, conv 3x3 -> 32, BN,
+// ReLU, flatten (32·M·M features).
+class MapReducer : public nn::Module {
+ public:
+  MapReducer(int64_t local_channels, int64_t map_size, Generator& gen);
+  Tensor forward(const Tensor& local_map);
+  int64_t features() const { return features_; }
+
+ private:
+  std::shared_ptr<ConvBlock> conv0_, conv1_;
+  int64_t features_;
+};
+
 }  // namespace imx::models

@@ -52,6 +52,56 @@ Tensor DotCritic::encode_global(const Tensor& y) {
   return reshape(h, {h.size(0), 1, units_});
 }
 
+GlobalDotCritic::GlobalDotCritic(int64_t local_channels, int64_t map_size, int64_t y_dim, int64_t units,
+                                 Generator& gen)
+    : units_(units) {
+  reducer_ = add_module("reducer", std::make_shared<MapReducer>(local_channels, map_size, gen));
+  map_ = add_module("map", std::make_shared<DotEncoderBlock>(reducer_->features(), units, gen));
+  global_ = add_module("global", std::make_shared<DotEncoderBlock>(y_dim, units, gen));
+}
+
+Tensor GlobalDotCritic::encode_map(const Tensor& local_map) {
+  Tensor h = map_->forward(reducer_->forward(local_map));  // [N, units, 1, 1]
+  return reshape(h, {h.size(0), 1, units_});
+}
+
+Tensor GlobalDotCritic::encode_global(const Tensor& y) {
+  Tensor h = global_->forward(y);
+  return reshape(h, {h.size(0), units_});
+}
+
+CoordinatePredictor::CoordinatePredictor(int64_t local_channels, int64_t map_size, int64_t y_dim,
+                                         int64_t units, Generator& gen)
+    : map_size_(map_size), units_(units) {
+  local_proj_ = add_module("local_proj", std::make_shared<nn::Linear>(local_channels, units, false, gen));
+  global_proj_ = add_module("global_proj", std::make_shared<nn::Linear>(y_dim, units, true, gen));
+  out_ = add_module("out", std::make_shared<nn::Linear>(units, 2 * map_size, true, gen));
+}
+
+Tensor CoordinatePredictor::logits(const Tensor& local_map, const Tensor& y) {
+  check(local_map.dim() == 4 && local_map.size(2) == map_size_ && local_map.size(3) == map_size_ &&
+            y.dim() == 2 && y.size(0) == local_map.size(0),
+        "CoordinatePredictor",
+        "expects a local map [N, C, " + std::to_string(map_size_) + ", " + std::to_string(map_size_) +
+            "] and Y [N, D], got " + shape_str(local_map.shape()) + " and " + shape_str(y.shape()));
+  const int64_t n = local_map.size(0), p = map_size_ * map_size_;
+  Tensor rows = reshape(permute(local_map, {0, 2, 3, 1}), {n, p, local_map.size(1)});
+  Tensor a = reshape(local_proj_->forward(reshape(rows, {n * p, local_map.size(1)})), {n, p, units_});
+  Tensor c = reshape(global_proj_->forward(y), {n, 1, units_});  // Y broadcast over the map
+  return out_->forward(reshape(relu(add(a, c)), {n * p, units_}));
+}
+
+Tensor CoordinatePredictor::loss(const Tensor& local_map, const Tensor& y) {
+  const Tensor z = logits(local_map, y);
+  const int64_t m = map_size_, locations = z.size(0);
+  std::vector<int32_t> row(locations), col(locations);
+  for (int64_t r = 0; r < locations; ++r) {
+    row[r] = static_cast<int32_t>((r % (m * m)) / m);
+    col[r] = static_cast<int32_t>(r % m);
+  }
+  return add(cross_entropy(slice(z, 1, 0, m), row), cross_entropy(slice(z, 1, m, 2 * m), col));
+}
+
 PriorDiscriminator::PriorDiscriminator(int64_t y_dim, Generator& gen) {
   l1_ = add_module("l1", std::make_shared<nn::Linear>(y_dim, 1000, true, gen));
   l2_ = add_module("l2", std::make_shared<nn::Linear>(1000, 200, true, gen));

@@ -4,7 +4,7 @@
 #pragma once
 #include <memory>
 
-#include "engine/nn/module.h"
+#include "models/blocks.h"
 
 namespace imx::models {
 
@@ -33,6 +33,37 @@ class DotCritic : public nn::Module {
  private:
   int64_t units_;
   std::shared_ptr<DotEncoderBlock> local_, global_;
+};
+
+// The authors' dot-product global critic (DIM(G)): the local map reduced and flattened
+// (MapReducer) and Y are each encoded to `units` by a DotEncoderBlock; a pair's score is their
+// dot product, so the fused MI kernels score it with P = 1 location per image.
+class GlobalDotCritic : public nn::Module {
+ public:
+  GlobalDotCritic(int64_t local_channels, int64_t map_size, int64_t y_dim, int64_t units, Generator& gen);
+  Tensor encode_map(const Tensor& local_map);  // [N, C, M, M] -> [N, 1, units]
+  Tensor encode_global(const Tensor& y);       // [N, y_dim] -> [N, units]
+
+ private:
+  int64_t units_;
+  std::shared_ptr<MapReducer> reducer_;
+  std::shared_ptr<DotEncoderBlock> map_, global_;
+};
+
+// Coordinate prediction (paper Table 5): from [local vector at (i, j); Y], a 1x1 net
+// (units, ReLU, 2M logits) predicts the row i and the column j as two M-way classifications.
+// The first layer is split by linearity, as in the concat critics.
+class CoordinatePredictor : public nn::Module {
+ public:
+  CoordinatePredictor(int64_t local_channels, int64_t map_size, int64_t y_dim, int64_t units, Generator& gen);
+  // [N*M*M, 2M]: row n*M*M + i*M + j holds the row logits (first M) and column logits (last M).
+  Tensor logits(const Tensor& local_map, const Tensor& y);
+  // CE(row) + CE(col), each averaged over images and locations.
+  Tensor loss(const Tensor& local_map, const Tensor& y);
+
+ private:
+  int64_t map_size_, units_;
+  std::shared_ptr<nn::Linear> local_proj_, global_proj_, out_;
 };
 
 // D(sigmoid(Y)): MLP 1000 -> ReLU -> 200 -> ReLU -> 1, biases, no norm.

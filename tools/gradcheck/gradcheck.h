@@ -41,4 +41,10 @@ std::vector<Case> engine_cases();
 // the prior discriminator's gradient penalty).
 std::vector<Case> second_order_cases();
 
+// DIM's critics, heads and objectives (models/, losses/dim/) on small float64 instances, with
+// respect to their input features and parameters (model_cases.cpp, library imx_gradcheck_models).
+std::vector<Case> model_cases();
+// The prior discriminator's gradient penalty, differentiated with respect to D's parameters.
+std::vector<Case> model_second_order_cases();
+
 }  // namespace imx::gradcheck

@@ -10,8 +10,8 @@
 
 int main(int argc, char** argv) {
   imx::prefer_passive_openmp(argv);
-  CLI::App app{"Checks every engine op's backward pass against central finite differences in "
-               "float64 on the CPU. With --order 2, each case's output is instead a gradient "
+  CLI::App app{"Checks every engine op's backward pass, and DIM's critics, heads and objectives "
+               "(small instances), against central finite differences in float64 on the CPU. With --order 2, each case's output is instead a gradient "
                "taken with grad(create_graph=true), differentiated again by backward and "
                "checked the same way (every op with a differentiable rule, and the prior "
                "discriminator's gradient penalty). Prints one row per case; exits 1 if any case "
@@ -30,15 +30,16 @@ int main(int argc, char** argv) {
 
   const std::regex re(filter.empty() ? ".*" : filter);
   int run = 0, failed = 0;
-  std::printf("%-22s %-40s %12s %12s  %s\n", "op", "shape", "max_abs_err", "max_rel_err", "result");
-  const auto cases =
-      order == 2 ? imx::gradcheck::second_order_cases() : imx::gradcheck::engine_cases();
+  std::printf("%-36s %-40s %12s %12s  %s\n", "op", "shape", "max_abs_err", "max_rel_err", "result");
+  namespace gc = imx::gradcheck;
+  auto cases = order == 2 ? gc::second_order_cases() : gc::engine_cases();
+  for (auto& c : order == 2 ? gc::model_second_order_cases() : gc::model_cases()) cases.push_back(std::move(c));
   for (const auto& c : cases) {
     if (!std::regex_search(c.op, re)) continue;
     const auto r = imx::gradcheck::check(c, opt);
     ++run;
     failed += !r.pass;
-    std::printf("%-22s %-40s %12.3e %12.3e  %s%s%s\n", r.op.c_str(), r.shape.c_str(), r.max_abs_err,
+    std::printf("%-36s %-40s %12.3e %12.3e  %s%s%s\n", r.op.c_str(), r.shape.c_str(), r.max_abs_err,
                 r.max_rel_err, r.pass ? "PASS" : "FAIL", r.error.empty() ? "" : ": ",
                 r.error.c_str());
   }

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   CLI::App app{"dim-bench: timings of infomax's kernels against baselines measured in the same run"};
   using AddSubcommand = void (*)(CLI::App&);
   constexpr AddSubcommand kSubcommands[] = {imx::bench::add_engine_subcommand,
-                                            imx::bench::add_mi_subcommand};
+                                            imx::bench::add_mi_subcommand,
+                                            imx::bench::add_objectives_subcommand};
   for (AddSubcommand add : kSubcommands) add(app);
   app.require_subcommand(1);
   try {

@@ -11,5 +11,8 @@ namespace imx::bench {
 void add_mi_subcommand(CLI::App& app);
 // `dim-bench engine`: products, convolutions and training steps (bench/engine/bench_engine.cpp).
 void add_engine_subcommand(CLI::App& app);
+// `dim-bench objectives`: a training step of every DIM objective and critic
+// (bench/objectives/bench_objectives.cpp).
+void add_objectives_subcommand(CLI::App& app);
 
 }  // namespace imx::bench

@@ -6,6 +6,7 @@
 
 #include "engine/safetensors.h"
 #include "imx/data/load.hpp"
+#include "models/deep_infomax.h"
 #include "tools/train/trainer.h"
 
 using namespace imx;
@@ -22,7 +23,7 @@ train::Config small_config(const std::string& out) {
   c.epochs = 1;
   c.limit_train = 1024;
   c.limit_test = 512;
-  c.mi_units = 64;
+  c.model.mi_units = 64;
   c.batch = 64;
   c.lr = 1e-3;
   c.probe_lr = 1e-3;
@@ -46,7 +47,8 @@ TEST_CASE("dim-train learns, checkpoints and resumes on Fashion-MNIST", "[train]
   REQUIRE(first.size() == 1);
   // 10 classes: chance is 10%. The conv-feature probe on a partly trained encoder does far better.
   CHECK(first[0].acc_conv > 0.5);
-  CHECK(std::isfinite(first[0].mi_loss));
+  CHECK(std::isfinite(first[0].terms.at("local")));
+  CHECK(first[0].terms.count("disc") == 1);  // the default gamma 0.1 trains the discriminator
   CHECK(std::filesystem::exists(train::checkpoint_path(out)));
 
   c.epochs = 2;
@@ -59,14 +61,20 @@ TEST_CASE("dim-train learns, checkpoints and resumes on Fashion-MNIST", "[train]
   for (std::string line; std::getline(metrics, line);) ++lines;
   CHECK(lines == 2);
 
-  // dim-eval's loader rebuilds the trained encoder from the checkpoint alone.
-  const auto trained = train::load_trained_encoder(train::checkpoint_path(out));
-  CHECK(trained.epoch == 2);
-  CHECK(trained.data == c.data);
+  // dim-eval rebuilds the whole model from the checkpoint alone.
+  const auto model = models::DeepInfoMax::load(train::checkpoint_path(out));
+  const auto info = train::checkpoint_info(train::checkpoint_path(out));
+  CHECK(info.epoch == 2);
+  CHECK(info.data == c.data);
   const TensorFile file = load_safetensors(train::checkpoint_path(out));
-  for (auto& [name, p] : trained.encoder->named_parameters())
-    CHECK(p.to_vector() == file.find("encoder." + name)->to_vector());
-  CHECK(trained.encoder->forward(Tensor::zeros({2, 1, 28, 28})).y.shape() == Shape{2, 64});
+  for (auto& [name, p] : model->named_parameters()) CHECK(p.to_vector() == file.find(name)->to_vector());
+  CHECK(model->encoder().forward(Tensor::zeros({2, 1, 28, 28})).y.shape() == Shape{2, 64});
+
+  // A resume with other settings is refused, naming the differing field.
+  train::Config other = c;
+  other.epochs = 3;
+  other.model.mi_units = 32;
+  CHECK_THROWS_WITH(train::run(other), Catch::Contains("mi_units"));
 
   // A damaged checkpoint is reported by name, not trained over.
   std::filesystem::resize_file(train::checkpoint_path(out), 100);
@@ -77,8 +85,11 @@ TEST_CASE("dim-train learns, checkpoints and resumes on Fashion-MNIST", "[train]
 
 TEST_CASE("dim-train rejects bad settings with clear errors", "[train]") {
   train::Config c = small_config("/tmp/imx_bad");
-  c.alpha = 1;
-  CHECK_THROWS_WITH(train::run(c), Catch::Contains("--alpha"));
+  c.model.alpha = 0, c.model.beta = 0;
+  CHECK_THROWS_WITH(train::run(c), Catch::Contains("--alpha and --beta"));
+  c = small_config("/tmp/imx_bad");
+  c.lr = 0;
+  CHECK_THROWS_WITH(train::run(c), Catch::Contains("--lr"));
   c = small_config("/tmp/imx_bad");
   c.data = "cifar10:/nonexistent/folder";
   CHECK_THROWS_WITH(train::run(c), Catch::Contains("/nonexistent/folder"));

@@ -15,6 +15,7 @@
 #include "imx/data/load.hpp"
 #include "imx/data/loader.hpp"
 #include "models/critics.h"
+#include "models/deep_infomax.h"
 #include "tools/train/progress.h"
 #include "tools/train/trainer.h"
 
@@ -126,16 +127,18 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
-    auto trained = train::load_trained_encoder(checkpoint, dev);
-    if (data_spec.empty()) data_spec = trained.data;
+    const auto model = models::DeepInfoMax::load(checkpoint, dev);
+    models::Encoder& encoder = model->encoder();
+    const train::CheckpointInfo info = train::checkpoint_info(checkpoint);
+    if (data_spec.empty()) data_spec = info.data;
     data::LoadOptions lo;
     lo.load_unlabeled = false;
     const data::Splits splits = data::load_dataset(data_spec, lo);
     const int64_t classes = static_cast<int64_t>(splits.train.class_names.size());
-    const int64_t size = trained.encoder->spec().size;
-    const Features tr = extract(*trained.encoder, train::first_images(splits.train, limit_train), size, dev);
-    const Features te = extract(*trained.encoder, train::first_images(splits.test, limit_test), size, dev);
-    nlohmann::json result{{"checkpoint", checkpoint}, {"data", data_spec}, {"encoder_epoch", trained.epoch}};
+    const int64_t size = encoder.spec().size;
+    const Features tr = extract(encoder, train::first_images(splits.train, limit_train), size, dev);
+    const Features te = extract(encoder, train::first_images(splits.test, limit_test), size, dev);
+    nlohmann::json result{{"checkpoint", checkpoint}, {"data", data_spec}, {"encoder_epoch", info.epoch}};
     std::printf("%-6s %10s %10s\n", "input", "features", "test acc");
     for (auto [name, a, b] : {std::tuple{"conv", &tr.conv, &te.conv}, std::tuple{"fc", &tr.fc, &te.fc},
                               std::tuple{"y", &tr.y, &te.y}}) {

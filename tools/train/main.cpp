@@ -1,9 +1,9 @@
-// dim-train: trains a Deep InfoMax encoder and reports linear-probe accuracy each epoch.
+// dim-train: trains a Deep InfoMax model (any objective of the paper) and reports probe accuracy
+// each epoch.
 #include <CLI/CLI.hpp>
-
-#include "engine/runtime.h"
 #include <cstdio>
 
+#include "engine/runtime.h"
 #include "imx/data/load.hpp"
 #include "tools/train/trainer.h"
 
@@ -12,44 +12,87 @@ int main(int argc, char** argv) {
   using namespace imx;
   train::Config c;
   c.data = data::kDefaultDataset;
-  std::string estimator = "jsd", device = "cpu";
+  models::DimConfig& m = c.model;
+  std::string estimator = "jsd", device = "cpu", preset = "dim-l", local_critic = "dot", global_critic = "dot";
   CLI::App app{
-      "Trains a Deep InfoMax encoder (local objective, DIM(L)) with a dot-product critic and an "
-      "optional prior discriminator, while classification probes on the frozen conv, fc and Y "
-      "features train alongside. After every epoch the probes' test accuracy is printed and "
-      "appended to OUT/metrics.jsonl, and OUT/checkpoint.safetensors is written atomically."};
+      "Trains a Deep InfoMax encoder: the local (DIM(L)) and/or global (DIM(G)) mutual-information "
+      "objectives with dot-product or concat-and-convolve critics, prior matching with the "
+      "discriminator's gradient penalty, and the coordinate-prediction and occlusion tasks. "
+      "The encoder minimizes alpha*global + beta*local + gamma*prior + coord*coordinates. "
+      "Classification probes on the frozen conv, fc and Y features train alongside; after every "
+      "epoch their test accuracy is printed and appended to OUT/metrics.jsonl, and "
+      "OUT/checkpoint.safetensors is written atomically."};
   app.add_option("--data", c.data, "Dataset as KIND:PATH (kinds: cifar10, cifar100, cifar100-coarse, "
-                 "stl10, mnist, fashion-mnist, tinyimagenet, folder)")->capture_default_str();
+                 "stl10, mnist, fashion-mnist, tinyimagenet, folder); STL-10 trains on train + unlabeled")
+      ->capture_default_str();
   app.add_option("--arch", c.arch, "Encoder: mnist28, dcgan32, alexnet64, or auto (from the image size)")
       ->capture_default_str();
+  app.add_option("--preset", preset,
+                 "Objective weights: dim-l (alpha 0, beta 1, gamma 0.1), dim-g (alpha 1, beta 0, gamma 1), "
+                 "dim-lg (alpha 0.5, beta 1, gamma 0.1); --alpha/--beta/--gamma override it")
+      ->check(CLI::IsMember(models::preset_names()))->capture_default_str();
+  auto* alpha = app.add_option("--alpha", m.alpha, "Global MI weight, DIM(G) (default: from --preset)");
+  auto* beta = app.add_option("--beta", m.beta, "Local MI weight, DIM(L) (default: from --preset)");
+  auto* gamma = app.add_option("--gamma", m.gamma, "Prior-matching weight; 0 = no discriminator (default: from --preset)");
   app.add_option("--estimator", estimator, "MI estimator: " + mi::estimator_names())->capture_default_str();
-  app.add_option("--alpha", c.alpha, "DIM(G) weight (not implemented: must be 0)")->capture_default_str();
-  app.add_option("--beta", c.beta, "DIM(L) weight")->capture_default_str();
-  app.add_option("--gamma", c.gamma, "Prior-matching weight (0 = no discriminator)")->capture_default_str();
-  app.add_option("--mi-units", c.mi_units, "Critic feature width (the paper uses 2048)")->capture_default_str();
+  auto* lc = app.add_option("--local-critic", local_critic, "Local critic: dot (encode and dot product) or "
+                            "concat (concat-and-convolve, paper figure 3)")
+                 ->check(CLI::IsMember({"dot", "concat"}))->capture_default_str();
+  auto* gc = app.add_option("--global-critic", global_critic, "Global critic: dot (the authors' dot-product "
+                            "version) or concat (the paper's: reduced map + Y, MLP 512-512-1)")
+                 ->check(CLI::IsMember({"dot", "concat"}))->capture_default_str();
+  app.add_option("--mi-units", m.mi_units, "Dot critics' feature width (the paper uses 2048)")->capture_default_str();
+  app.add_option("--concat-units", m.concat_units, "Hidden width of the concat critics and the coordinate head")
+      ->capture_default_str();
+  auto* negatives = app.add_option("--concat-negatives", m.concat_negatives,
+                 "Concat local critic: negative images per image (the batch is scored in groups of N+1); "
+                 "0 = every other image of the batch")->capture_default_str();
+  auto* penalty = app.add_option("--penalty", m.penalty, "Weight of the discriminator's gradient penalty "
+                                 "(squared norm of dD/dinput, at prior and encoded samples)")->capture_default_str();
+  app.add_flag("--coord{1}", m.coord, "Coordinate prediction (paper Table 5) with weight 1, or --coord=W; "
+               "0 = off (default)");
+  app.add_flag("--occlude", m.occlude, "Occlusion (paper Table 5): Y from an input with a random square hidden "
+               "(p 0.5, half the image side, fill 0), local features from the full input");
   app.add_option("--epochs", c.epochs, "Epochs to train in total (a resumed run continues up to it)")
       ->capture_default_str();
   app.add_option("--batch", c.batch, "Batch size")->capture_default_str();
-  app.add_option("--lr", c.lr, "Adam learning rate of encoder, critic and discriminator")->capture_default_str();
+  app.add_option("--lr", c.lr, "Adam learning rate of encoder, critics and discriminator")->capture_default_str();
   app.add_option("--beta1", c.beta1, "Adam beta1")->capture_default_str();
   app.add_option("--beta2", c.beta2, "Adam beta2")->capture_default_str();
   app.add_option("--probe-lr", c.probe_lr, "Adam learning rate of the probes")->capture_default_str();
   app.add_option("--probe-milestones", c.probe_milestones, "Epochs at which the probe rate is divided by 10")
       ->capture_default_str();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  app.add_option("--seed", c.seed, "Seed of initialization, shuffling and dropout")->capture_default_str();
+  app.add_option("--seed", c.seed, "Seed of initialization, shuffling, dropout, prior samples and occlusion")
+      ->capture_default_str();
   app.add_option("--out", c.out_dir, "Output folder (checkpoint, metrics)")->capture_default_str();
-  app.add_flag("--resume", c.resume, "Continue from OUT/checkpoint.safetensors");
+  app.add_flag("--resume", c.resume, "Continue from OUT/checkpoint.safetensors (its settings must match)");
   app.add_option("--limit-train", c.limit_train, "Use only the first N training images (0 = all)")
       ->capture_default_str();
   app.add_option("--limit-test", c.limit_test, "Use only the first N test images (0 = all)")->capture_default_str();
   app.add_option("--workers", c.workers, "Input-pipeline threads")->capture_default_str();
   app.add_option("--progress-seconds", c.progress_seconds, "Seconds between progress lines")
       ->capture_default_str();
+  app.footer("Exit status: 0 on success, 1 on any error (bad settings, bad data, a non-finite loss).");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    c.estimator = mi::parse_estimator(estimator);
+    // The preset sets the weights the user did not give.
+    models::DimConfig weights;
+    models::apply_preset(weights, preset);
+    if (!*alpha) m.alpha = weights.alpha;
+    if (!*beta) m.beta = weights.beta;
+    if (!*gamma) m.gamma = weights.gamma;
+    m.estimator = mi::parse_estimator(estimator);
+    m.local_critic = models::parse_local_critic(local_critic);
+    m.global_critic = models::parse_global_critic(global_critic);
+    // Flags that would be silently ignored are refused, naming both sides.
+    if (*lc && m.beta == 0) throw Error("--local-critic has no effect: the local objective is off (--beta 0 / --preset dim-g)");
+    if (*gc && m.alpha == 0) throw Error("--global-critic has no effect: the global objective is off (--alpha 0)");
+    if (*penalty && m.gamma == 0) throw Error("--penalty has no effect: the prior term is off (--gamma 0)");
+    if (*negatives && m.local_critic != models::LocalCritic::concat)
+      throw Error("--concat-negatives applies to --local-critic concat only");
+    m.validate();
     c.device = device == "cuda" ? Device::CUDA : Device::CPU;
     const auto results = train::run(c);
     if (!results.empty()) {

@@ -1,34 +1,30 @@
-// Deep InfoMax training: the encoder, its dot-product local critic and (optionally) the prior
-// discriminator trained jointly, with classification probes trained on detached features
-// alongside, evaluated on the test split each epoch. Checkpoints are atomic and resumable.
+// dim-train's orchestration: data, optimizer steps, probes, logging and checkpoints around a
+// models::DeepInfoMax (which owns every network and returns the loss terms). Probes train on
+// detached conv/fc/Y features alongside and are evaluated on the test split each epoch.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/core.h"
 #include "imx/data/dataset.hpp"
-#include "losses/mi/mi.h"
-#include "models/encoder.h"
+#include "models/deep_infomax.h"
 
 namespace imx::train {
 
 struct Config {
   std::string data;              // KIND:PATH
   std::string arch = "auto";     // mnist28 | dcgan32 | alexnet64 | auto (from the image size)
-  mi::Estimator estimator = mi::Estimator::jsd;
-  double alpha = 0.0;            // DIM(G) weight (global critic: not implemented, must be 0)
-  double beta = 1.0;             // DIM(L) weight
-  double gamma = 0.1;            // prior-matching weight (0 turns the discriminator off)
-  int64_t mi_units = 2048;       // width of the critic's shared space
+  models::DimConfig model;       // objectives, critics, widths (model.arch is set from `arch`)
   int64_t epochs = 10;
   int64_t batch = 64;
   double lr = 1e-4, beta1 = 0.5, beta2 = 0.999;
   double probe_lr = 1e-4;
   std::vector<int64_t> probe_milestones{50, 100};
   Device device = Device::CPU;
-  uint64_t seed = 1;
+  uint64_t seed = 1;             // also model.seed
   std::string out_dir = "dim-out";
   bool resume = false;
   int64_t limit_train = 0, limit_test = 0;  // 0 = all images
@@ -38,7 +34,11 @@ struct Config {
 
 struct EpochResult {
   int64_t epoch = 0;  // 1-based
-  double mi_loss = 0, prior_loss = 0, disc_loss = 0, probe_loss = 0;
+  // Epoch means of every loss term by name (unweighted): the encoder's ("local", "global",
+  // "prior", "coord"), the discriminator's ("disc", "penalty") and "probes".
+  std::map<std::string, double> terms;
+  double first_loss = 0;  // the encoder's weighted total on the epoch's first batch
+  double loss = 0;        // its mean over the epoch
   double acc_conv = 0, acc_fc = 0, acc_y = 0;  // test accuracy of each probe, in [0, 1]
   double images_per_second = 0;
 };
@@ -53,12 +53,11 @@ std::string checkpoint_path(const std::string& out_dir);
 // The first n images of a data set (all of it when n is 0 or at least its size).
 data::Dataset first_images(const data::Dataset& d, int64_t n);
 
-// The encoder of a dim-train checkpoint, rebuilt from the settings stored in it, in eval mode.
-struct TrainedEncoder {
-  std::shared_ptr<models::Encoder> encoder;
-  std::string data;  // the data set it was trained on (KIND:PATH)
+// The data set a dim-train checkpoint was trained on (KIND:PATH) and its last epoch.
+struct CheckpointInfo {
+  std::string data;
   int64_t epoch = 0;
 };
-TrainedEncoder load_trained_encoder(const std::string& checkpoint, Device device = Device::CPU);
+CheckpointInfo checkpoint_info(const std::string& checkpoint);
 
 }  // namespace imx::train

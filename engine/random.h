@@ -12,6 +12,7 @@ class Generator {
   explicit Generator(uint64_t seed = 0) : seed_(seed) {}
   uint64_t seed() const { return seed_; }
   uint64_t offset() const { return offset_; }
+  void set_offset(uint64_t offset) { offset_ = offset; }  // restoring a checkpointed stream
   // Reserves n stream positions and returns the first.
   uint64_t advance(uint64_t n) {
     const uint64_t at = offset_;

@@ -39,6 +39,7 @@ Loader::Loader(const Dataset& data, LoaderOptions options)
       augmenter_(data.channels, data.height, data.width, options_.augment, options_.seed),
       batches_per_epoch_(count_batches(data, options_)) {
   if (!options_.allocator) options_.allocator = std::make_shared<PoolAllocator>(std::make_shared<AlignedAllocator>());
+  claimed_ = consumed_ = options_.start_batch;  // a resumed run continues the same sequence
   for (unsigned t = 0; t < options_.workers; ++t) workers_.emplace_back([this] { work(); });
 }
 

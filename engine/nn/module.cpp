@@ -40,6 +40,13 @@ std::vector<Tensor> Module::parameters() const {
   return out;
 }
 
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() const {
+  std::vector<std::pair<std::string, Generator*>> out(generators_);
+  for (auto& [name, child] : children_)
+    for (auto& [sub, gen] : child->named_generators()) out.emplace_back(name + "." + sub, gen);
+  return out;
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);

@@ -22,6 +22,9 @@ class Module {
   Named named_parameters() const;
   Named named_buffers() const;  // running statistics
   std::vector<Tensor> parameters() const;
+  // Random streams whose position is part of the state (dropout masks), so that a checkpoint
+  // can hold them and a resumed run draws what an uninterrupted one would.
+  std::vector<std::pair<std::string, Generator*>> named_generators() const;
 
   void train(bool on = true);
   void eval() { train(false); }
@@ -36,6 +39,7 @@ class Module {
   // member and the registry see the same tensor, also after to() or an optimizer step).
   Tensor add_parameter(const std::string& name, Tensor t);
   Tensor add_buffer(const std::string& name, Tensor t);
+  void add_generator(const std::string& name, Generator* gen) { generators_.emplace_back(name, gen); }
   template <class M>
   std::shared_ptr<M> add_module(const std::string& name, std::shared_ptr<M> m) {
     children_.emplace_back(name, m);
@@ -45,6 +49,7 @@ class Module {
  private:
   void collect(const std::string& prefix, bool buffers, Named& out) const;
   Named params_, buffers_;
+  std::vector<std::pair<std::string, Generator*>> generators_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
@@ -93,7 +98,7 @@ class LayerNormChannels : public Module {
 // Inverted dropout; each call draws a fresh mask from its own generator.
 class Dropout : public Module {
  public:
-  Dropout(double p, uint64_t seed) : p_(p), gen_(seed) {}
+  Dropout(double p, uint64_t seed) : p_(p), gen_(seed) { add_generator("rng", &gen_); }
   Tensor forward(const Tensor& x) {
     if (!training() || p_ == 0) return x;
     return dropout(x, p_, true, gen_.seed(), gen_.advance(x.numel()));

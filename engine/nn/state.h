@@ -8,11 +8,12 @@
 
 namespace imx::nn {
 
-// Appends every parameter and buffer of `m` as prefix + name (handles, not copies).
+// Appends every parameter and buffer of `m` as prefix + name (handles, not copies), and the
+// position of each of its random streams as metadata "rng." + prefix + name.
 void save_state(const Module& m, const std::string& prefix, TensorFile& file);
 
-// Copies every parameter and buffer of `m` from prefix + name in `file`. Throws imx::Error
-// naming `path` and the tensor when one is missing or has another shape.
+// Copies every parameter, buffer and stream position of `m` from prefix + name in `file`.
+// Throws imx::Error naming `path` and the tensor when one is missing or has another shape.
 void load_state(Module& m, const TensorFile& file, const std::string& prefix, const std::string& path);
 
 // Copies one named tensor of `file` into t (same checks and messages as load_state).

@@ -5,6 +5,7 @@
 
 #include "engine/runtime.h"
 #include "imx/data/load.hpp"
+#include "tools/train/errors.h"
 #include "tools/train/trainer.h"
 
 int main(int argc, char** argv) {
@@ -66,15 +67,35 @@ int main(int argc, char** argv) {
   app.add_option("--seed", c.seed, "Seed of initialization, shuffling, dropout, prior samples and occlusion")
       ->capture_default_str();
   app.add_option("--out", c.out_dir, "Output folder (checkpoint, metrics)")->capture_default_str();
-  app.add_flag("--resume", c.resume, "Continue from OUT/checkpoint.safetensors (its settings must match)");
+  app.add_flag("--resume", c.resume, "Continue from OUT/checkpoint.safetensors, exactly where it stopped (its "
+               "settings must match; --epochs may grow)");
+  app.add_flag("--overwrite", c.overwrite, "Replace the files of another run in OUT (otherwise refused)");
+  app.add_option("--checkpoint-every", c.checkpoint_every, "Steps between mid-epoch checkpoints (0 = at epoch ends "
+                 "only); every epoch end writes one too")->capture_default_str();
+  app.add_option("--step-log", c.step_log, "Steps between lines of OUT/steps.jsonl (each loss term, lr, wall time; "
+                 "0 = no step log)")->capture_default_str();
+  bool no_plot = false;
+  app.add_flag("--no-plot", no_plot, "Do not draw OUT/training.png (loss terms and probe accuracies, by gnuplot)");
   app.add_option("--limit-train", c.limit_train, "Use only the first N training images (0 = all)")
       ->capture_default_str();
   app.add_option("--limit-test", c.limit_test, "Use only the first N test images (0 = all)")->capture_default_str();
   app.add_option("--workers", c.workers, "Input-pipeline threads")->capture_default_str();
   app.add_option("--progress-seconds", c.progress_seconds, "Seconds between progress lines")
       ->capture_default_str();
-  app.footer("Exit status: 0 on success, 1 on any error (bad settings, bad data, a non-finite loss).");
-  CLI11_PARSE(app, argc, argv);
+  app.footer(
+      "Outputs in OUT: checkpoint.safetensors (atomic; weights, optimizer state, random streams, position), "
+      "metrics.jsonl (one line per epoch), steps.jsonl (--step-log), training.png.\n"
+      "SIGINT/SIGTERM finish the current step, write the checkpoint, print how to resume, and exit 130/143.\n"
+      "Exit status: 0 success; 1 other failure (e.g. disk full); 2 usage (bad flag or value, occupied --out, "
+      "resume with other settings); 3 bad input (data set or checkpoint missing, truncated or corrupt); "
+      "4 diverged (a loss term became NaN or infinite); 130/143 stopped by SIGINT/SIGTERM.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : train::kExitUsage;
+  }
+  c.plot = !no_plot;
 
   try {
     // The preset sets the weights the user did not give.
@@ -83,16 +104,20 @@ int main(int argc, char** argv) {
     if (!*alpha) m.alpha = weights.alpha;
     if (!*beta) m.beta = weights.beta;
     if (!*gamma) m.gamma = weights.gamma;
-    m.estimator = mi::parse_estimator(estimator);
+    try {
+      m.estimator = mi::parse_estimator(estimator);
+    } catch (const std::exception& e) {
+      throw train::UsageError(std::string("--estimator: ") + e.what());
+    }
     m.local_critic = models::parse_local_critic(local_critic);
     m.global_critic = models::parse_global_critic(global_critic);
     // Flags that would be silently ignored are refused, naming both sides.
-    if (*lc && m.beta == 0) throw Error("--local-critic has no effect: the local objective is off (--beta 0 / --preset dim-g)");
-    if (*gc && m.alpha == 0) throw Error("--global-critic has no effect: the global objective is off (--alpha 0)");
-    if (*penalty && m.gamma == 0) throw Error("--penalty has no effect: the prior term is off (--gamma 0)");
+    using train::UsageError;
+    if (*lc && m.beta == 0) throw UsageError("--local-critic has no effect: the local objective is off (--beta 0 / --preset dim-g)");
+    if (*gc && m.alpha == 0) throw UsageError("--global-critic has no effect: the global objective is off (--alpha 0)");
+    if (*penalty && m.gamma == 0) throw UsageError("--penalty has no effect: the prior term is off (--gamma 0)");
     if (*negatives && m.local_critic != models::LocalCritic::concat)
-      throw Error("--concat-negatives applies to --local-critic concat only");
-    m.validate();
+      throw UsageError("--concat-negatives applies to --local-critic concat only");
     c.device = device == "cuda" ? Device::CUDA : Device::CPU;
     const auto results = train::run(c);
     if (!results.empty()) {
@@ -100,9 +125,15 @@ int main(int argc, char** argv) {
       std::printf("probe accuracy (test, epoch %lld): conv %.2f%%  fc %.2f%%  y %.2f%%\n",
                   static_cast<long long>(r.epoch), 100 * r.acc_conv, 100 * r.acc_fc, 100 * r.acc_y);
     }
+  } catch (const train::Interrupted& e) {
+    std::string again;
+    for (int i = 0; i < argc; ++i) again += std::string(i ? " " : "") + argv[i];
+    if (again.find("--resume") == std::string::npos) again += " --resume";
+    std::fprintf(stderr, "dim-train: %s\nresume with: %s\n", e.what(), again.c_str());
+    return train::exit_status(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dim-train: error: %s\n", e.what());
-    return 1;
+    return train::exit_status(e);
   }
-  return 0;
+  return train::kExitOk;
 }

@@ -1,22 +1,26 @@
 #include "tools/train/trainer.h"
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd.h"
 #include "engine/backend.h"
-#include "engine/nn/state.h"
 #include "engine/ops.h"
-#include "engine/optim.h"
-#include "engine/safetensors.h"
+#include "imx/data/error.hpp"
 #include "imx/data/host_allocator.hpp"
 #include "imx/data/load.hpp"
 #include "imx/data/loader.hpp"
+#include "tools/train/errors.h"
+#include "tools/train/plot.h"
 #include "tools/train/progress.h"
+#include "tools/train/run_files.h"
+#include "tools/train/run_state.h"
+#include "tools/train/signals.h"
 
 namespace imx::train {
 
@@ -39,122 +43,17 @@ Tensor images_to_tensor(data::Batch& b, Device device) {
   return t;
 }
 
-std::vector<Tensor> params_of(std::initializer_list<nn::Module*> ms) {
-  std::vector<Tensor> out;
-  for (auto* m : ms)
-    for (auto& p : m->parameters()) out.push_back(p);
-  return out;
-}
-
-// The model, the probes and their optimizers.
-struct Run {
-  std::shared_ptr<models::DeepInfoMax> model;
-  std::shared_ptr<models::Probe> probe_conv, probe_fc, probe_y;
-  std::unique_ptr<Adam> opt_encoder, opt_prior, opt_probes;
-  std::unique_ptr<MultiStepLR> probe_schedule;
-
-  std::vector<std::pair<std::string, nn::Module*>> probes() const {
-    return {{"probe_conv", probe_conv.get()}, {"probe_fc", probe_fc.get()}, {"probe_y", probe_y.get()}};
-  }
-  std::vector<std::pair<std::string, Adam*>> optimizers() const {
-    std::vector<std::pair<std::string, Adam*>> o{{"encoder", opt_encoder.get()}, {"probes", opt_probes.get()}};
-    if (opt_prior) o.emplace_back("prior", opt_prior.get());
-    return o;
-  }
-};
-
-Run build_run(const Config& c, int64_t classes) {
-  Run r;
-  r.model = std::make_shared<models::DeepInfoMax>(c.model);
-  const models::Encoder& enc = r.model->encoder();
-  Generator gen(c.seed + 0x70726f6265ull);  // the probes' own stream: the model's init is unchanged by them
-  r.probe_conv = std::make_shared<models::Probe>(enc.conv_features(), classes, gen, c.seed + 11);
-  r.probe_fc = std::make_shared<models::Probe>(enc.fc_features(), classes, gen, c.seed + 12);
-  r.probe_y = std::make_shared<models::Probe>(enc.spec().y_dim, classes, gen, c.seed + 13);
-  r.model->to(c.device);
-  for (auto& [name, p] : r.probes()) p->to(c.device);
-  r.opt_encoder = std::make_unique<Adam>(r.model->encoder_parameters(), c.lr, c.beta1, c.beta2);
-  if (r.model->has_discriminator())
-    r.opt_prior = std::make_unique<Adam>(r.model->discriminator_parameters(), c.lr, c.beta1, c.beta2);
-  r.opt_probes = std::make_unique<Adam>(params_of({r.probe_conv.get(), r.probe_fc.get(), r.probe_y.get()}),
-                                        c.probe_lr);
-  r.probe_schedule = std::make_unique<MultiStepLR>(*r.opt_probes, c.probe_milestones, 0.1);
-  return r;
-}
-
-// ---- checkpoints ----
-
-void save_checkpoint(const std::string& path, const Run& r, int64_t epoch, const json& meta) {
-  TensorFile f;
-  r.model->save_to(f);
-  for (auto& [prefix, mod] : r.probes()) nn::save_state(*mod, prefix + ".", f);
-  for (auto& [name, opt] : r.optimizers()) {
-    for (size_t i = 0; i < opt->params().size(); ++i) {
-      f.tensors.emplace_back("optimizer." + name + ".m." + std::to_string(i), opt->first_moments()[i]);
-      f.tensors.emplace_back("optimizer." + name + ".v." + std::to_string(i), opt->second_moments()[i]);
-    }
-    f.metadata["optimizer." + name + ".steps"] = std::to_string(opt->steps());
-  }
-  f.metadata["epoch"] = std::to_string(epoch);
-  f.metadata["config"] = meta.dump();
-  save_safetensors(path, f);
-}
-
-// The fields of two JSON objects that differ, as "name (checkpoint X, now Y)".
-std::string differing_fields(const json& saved, const json& now) {
-  std::string out;
-  for (auto it = now.begin(); it != now.end(); ++it) {
-    const json was = saved.contains(it.key()) ? saved.at(it.key()) : json();
-    if (was != it.value())
-      out += (out.empty() ? "" : ", ") + it.key() + " (checkpoint " + was.dump() + ", now " + it.value().dump() + ")";
-  }
-  return out;
-}
-
-int64_t load_checkpoint(const std::string& path, Run& r, const json& meta) {
-  const TensorFile f = load_safetensors(path);
-  const auto cfg = f.metadata.find("config");
-  check(cfg != f.metadata.end(), "resume", path + " is not a dim-train checkpoint (no config)");
-  json saved;
-  try {
-    saved = json::parse(cfg->second);
-  } catch (const std::exception& e) {
-    fail("resume", path + ": unreadable config metadata: " + e.what());
-  }
-  const std::string diff = differing_fields(saved, meta);
-  check(diff.empty(), "resume", path + " was written by a run with other settings: " + diff);
-  nn::load_state(*r.model, f, "", path);
-  for (auto& [prefix, mod] : r.probes()) nn::load_state(*mod, f, prefix + ".", path);
-  for (auto& [name, opt] : r.optimizers()) {
-    for (size_t i = 0; i < opt->params().size(); ++i) {
-      nn::load_tensor(f, path, "optimizer." + name + ".m." + std::to_string(i), opt->first_moments()[i]);
-      nn::load_tensor(f, path, "optimizer." + name + ".v." + std::to_string(i), opt->second_moments()[i]);
-    }
-    auto it = f.metadata.find("optimizer." + name + ".steps");
-    check(it != f.metadata.end(), "resume", path + " lacks the step count of optimizer " + name);
-    opt->set_steps(std::stoll(it->second));
-  }
-  auto e = f.metadata.find("epoch");
-  check(e != f.metadata.end(), "resume", path + " has no epoch in its metadata");
-  return std::stoll(e->second);
-}
-
-// ---- one epoch ----
-
-void require_finite(double v, const std::string& what, int64_t epoch, long step) {
-  if (!std::isfinite(v))
-    throw Error("dim-train: the " + what + " term is " + std::to_string(v) + " at epoch " + std::to_string(epoch) +
-                ", step " + std::to_string(step) +
-                "; stopping (the last checkpoint is intact; lower --lr or try another estimator)");
-}
-
-// Adds each term's value to `sums` (checking it is finite); returns the weighted total.
-double record_terms(const dim::Objective& o, std::map<std::string, double>& sums, int64_t epoch, long step) {
+// Records each term of `o` (checking it is finite) into the step's values; returns the
+// weighted total.
+double record_terms(const dim::Objective& o, std::map<std::string, double>& values, int64_t epoch, int64_t step) {
   double total = 0;
   for (const auto& t : o.terms()) {
     const double v = t.value.item();
-    require_finite(v, t.name, epoch, step);
-    sums[t.name] += v;
+    if (!std::isfinite(v))
+      throw DivergedError("dim-train: the " + t.name + " term is " + std::to_string(v) + " at epoch " +
+                          std::to_string(epoch) + ", step " + std::to_string(step) +
+                          "; stopping (the last checkpoint is intact; lower --lr or try another estimator)");
+    values[t.name] = v;
     total += t.weight * v;
   }
   return total;
@@ -190,46 +89,26 @@ double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<in
   return value;
 }
 
-double train_epoch(const Config& c, Run& r, data::Loader& loader, int64_t epoch, EpochResult& res) {
-  r.model->train();
-  for (auto& [name, p] : r.probes()) p->train();
-  const long steps = static_cast<long>(loader.batches_per_epoch());
-  tools::Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs), steps,
-                           c.progress_seconds);
-  double images = 0, loss_sum = 0;
-  long step = 0;
-  while (auto batch = loader.next()) {
-    const Tensor x = images_to_tensor(*batch, c.device);
-    // The step index of the whole run selects the prior samples and occlusion squares.
-    const uint64_t global_step = static_cast<uint64_t>((epoch - 1) * steps + step);
-
-    r.opt_encoder->zero_grad();
-    auto enc = r.model->encoder_loss(x, global_step);
-    const double total = record_terms(enc.objective, res.terms, epoch, step);
-    enc.objective.total().backward();
-    r.opt_encoder->step();
-
-    if (r.model->has_discriminator()) {
-      r.opt_prior->zero_grad();  // drop what the encoder's prior term left in D
-      const dim::Objective d = r.model->discriminator_loss(enc.features.y, global_step);
-      record_terms(d, res.terms, epoch, step);
-      d.total().backward();
-      r.opt_prior->step();
-    }
-    res.terms["probes"] += probe_step(r, enc.features, batch->labels);
-
-    if (step == 0) res.first_loss = total;
-    loss_sum += total;
-    images += batch->n;
-    ++step;
-    std::string extra = "loss " + std::to_string(loss_sum / step).substr(0, 7);
-    for (auto& [name, sum] : res.terms) extra += " " + name + " " + std::to_string(sum / step).substr(0, 7);
-    progress.update(step, images, extra);
+// One optimizer step of every part; returns the step's unweighted terms and sets *total to the
+// encoder's weighted loss.
+std::map<std::string, double> train_step(Run& r, data::Batch& batch, const Config& c, uint64_t step,
+                                         int64_t epoch, double* total) {
+  std::map<std::string, double> values;
+  const Tensor x = images_to_tensor(batch, c.device);
+  r.opt_encoder->zero_grad();
+  auto enc = r.model->encoder_loss(x, step);  // the step selects prior samples and occlusions
+  *total = record_terms(enc.objective, values, epoch, static_cast<int64_t>(step));
+  enc.objective.total().backward();
+  r.opt_encoder->step();
+  if (r.model->has_discriminator()) {
+    r.opt_prior->zero_grad();  // drop what the encoder's prior term left in D
+    const dim::Objective d = r.model->discriminator_loss(enc.features.y, step);
+    record_terms(d, values, epoch, static_cast<int64_t>(step));
+    d.total().backward();
+    r.opt_prior->step();
   }
-  if (step)
-    for (auto& [name, sum] : res.terms) sum /= step;
-  res.loss = step ? loss_sum / step : 0;
-  return images / std::max(progress.elapsed(), 1e-9);
+  values["probes"] = probe_step(r, enc.features, batch.labels);
+  return values;
 }
 
 // Test accuracy of the three probes.
@@ -261,16 +140,6 @@ void evaluate(const Config& c, Run& r, data::Loader& loader, EpochResult& res) {
   res.acc_y = static_cast<double>(correct[2]) / total;
 }
 
-void append_metrics(const std::string& path, const EpochResult& r) {
-  std::ofstream out(path, std::ios::app);
-  out << json{{"epoch", r.epoch},           {"loss", r.loss},     {"first_loss", r.first_loss},
-              {"terms", r.terms},           {"acc_conv", r.acc_conv}, {"acc_fc", r.acc_fc},
-              {"acc_y", r.acc_y},           {"images_per_second", r.images_per_second}}
-             .dump()
-      << "\n";
-  if (!out) throw Error(path + ": cannot append metrics (disk full?)");
-}
-
 // The training images: STL-10 trains DIM on train + unlabeled (105,000 images), as the
 // reference does; the probes use the labelled images only.
 data::Dataset training_images(const data::Splits& s, const data::DatasetSpec& spec) {
@@ -279,11 +148,41 @@ data::Dataset training_images(const data::Splits& s, const data::DatasetSpec& sp
   return train;
 }
 
+void check_settings(const Config& c) {
+  try {
+    c.model.validate();
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw UsageError("dim-train: " + what);
+  };
+  require(c.epochs >= 1, "--epochs must be >= 1, got " + std::to_string(c.epochs));
+  require(c.batch >= 2, "--batch must be >= 2, got " + std::to_string(c.batch));
+  require(std::isfinite(c.lr) && c.lr > 0, "--lr must be > 0, got " + std::to_string(c.lr));
+  require(std::isfinite(c.probe_lr) && c.probe_lr > 0, "--probe-lr must be > 0, got " + std::to_string(c.probe_lr));
+  require(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, "--beta1 and --beta2 must be in [0, 1)");
+  require(c.limit_train >= 0 && c.limit_test >= 0, "--limit-train and --limit-test must be >= 0");
+  require(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  require(c.step_log >= 0, "--step-log must be >= 0");
+  require(c.workers >= 1, "--workers must be >= 1");
+  if (c.model.local_critic == models::LocalCritic::concat && c.model.concat_negatives > 0)
+    require(c.batch % (c.model.concat_negatives + 1) == 0,
+            "--batch " + std::to_string(c.batch) + " must be a multiple of --concat-negatives + 1 = " +
+                std::to_string(c.model.concat_negatives + 1) + " (images are scored in groups of that size)");
+  if (c.device == Device::CUDA && !cuda_backend_available())
+    throw UsageError("dim-train: --device cuda: " + cuda_unavailable_reason());
+}
+
+std::string fmt(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
 }  // namespace
 
-std::string checkpoint_path(const std::string& out_dir) {
-  return (std::filesystem::path(out_dir) / "checkpoint.safetensors").string();
-}
+std::string checkpoint_path(const std::string& out_dir) { return RunFiles(out_dir).checkpoint(); }
 
 data::Dataset first_images(const data::Dataset& d, int64_t n) {
   if (n <= 0 || static_cast<size_t>(n) >= d.size()) return d;
@@ -296,14 +195,9 @@ data::Dataset first_images(const data::Dataset& d, int64_t n) {
 
 CheckpointInfo checkpoint_info(const std::string& path) {
   const TensorFile f = load_safetensors(path);
+  const json meta = run_settings_of(f, path);
   CheckpointInfo info;
-  const auto cfg = f.metadata.find("config");
-  check(cfg != f.metadata.end(), "dim-train checkpoint", path + " is not a dim-train checkpoint (no config)");
-  try {
-    info.data = json::parse(cfg->second).value("data", "");
-  } catch (const std::exception& e) {
-    fail("dim-train checkpoint", path + ": unreadable config metadata: " + e.what());
-  }
+  info.data = meta.value("data", "");
   const auto e = f.metadata.find("epoch");
   info.epoch = e == f.metadata.end() ? 0 : std::stoll(e->second);
   return info;
@@ -311,11 +205,11 @@ CheckpointInfo checkpoint_info(const std::string& path) {
 
 std::vector<EpochResult> run(const Config& config) {
   Config c = config;
-  c.model.validate();  // before any data is read
-  check(c.epochs >= 1 && c.batch >= 2, "dim-train", "need --epochs >= 1 and --batch >= 2");
-  check(c.lr > 0 && c.probe_lr > 0, "dim-train", "--lr and --probe-lr must be > 0");
-  if (c.device == Device::CUDA)
-    check(cuda_backend_available(), "dim-train", "--device cuda: " + cuda_unavailable_reason());
+  check_settings(c);  // before any work
+  const RunFiles files(c.out_dir);
+  if (c.resume && !std::filesystem::exists(files.checkpoint()))
+    throw UsageError("dim-train: --resume: no checkpoint at " + files.checkpoint());
+  files.prepare(c.resume, c.overwrite);
 
   const data::DatasetSpec spec = data::parse_spec(c.data);
   data::LoadOptions lo;
@@ -324,10 +218,10 @@ std::vector<EpochResult> run(const Config& config) {
   const data::Dataset train = first_images(training_images(splits, spec), c.limit_train);
   const data::Dataset test = first_images(splits.test, c.limit_test);
   const int64_t classes = static_cast<int64_t>(train.class_names.size());
-  check(classes >= 2, "dim-train", c.data + ": the probes need labelled data with >= 2 classes");
-  check(static_cast<int64_t>(train.size()) >= c.batch, "dim-train",
-        "--batch " + std::to_string(c.batch) + " is larger than the " + std::to_string(train.size()) +
-            " training images");
+  if (classes < 2) throw data::DataError(c.data + ": the probes need labelled data with >= 2 classes");
+  if (static_cast<int64_t>(train.size()) < c.batch)
+    throw UsageError("dim-train: --batch " + std::to_string(c.batch) + " is larger than the " +
+                     std::to_string(train.size()) + " training images");
 
   data::LoaderOptions train_opts;
   train_opts.batch_size = c.batch;
@@ -340,45 +234,39 @@ std::vector<EpochResult> run(const Config& config) {
   test_opts.shuffle = false;
   test_opts.drop_last = false;
   test_opts.augment.hflip = false;
-  data::Loader train_loader(train, train_opts), test_loader(test, test_opts);
 
-  c.model.arch = c.arch == "auto" ? models::encoder_for_size(train_loader.out_height()) : c.arch;
-  c.model.channels = train_loader.out_channels();
+  const data::Augmenter shape_probe(train.channels, train.height, train.width, train_opts.augment, c.seed);
+  c.model.arch = c.arch == "auto" ? models::encoder_for_size(shape_probe.out_height()) : c.arch;
+  c.model.channels = shape_probe.channels();
   c.model.seed = c.seed;
   const models::EncoderSpec enc = models::encoder_spec(c.model.arch, c.model.channels);
-  check(enc.size == train_loader.out_height() && enc.size == train_loader.out_width(), "dim-train",
-        "architecture " + c.model.arch + " expects " + std::to_string(enc.size) + "x" + std::to_string(enc.size) +
-            " images, the data gives " + std::to_string(train_loader.out_height()) + "x" +
-            std::to_string(train_loader.out_width()));
-  if (c.model.local_critic == models::LocalCritic::concat && c.model.concat_negatives > 0)
-    check(c.batch % (c.model.concat_negatives + 1) == 0, "dim-train",
-          "--batch " + std::to_string(c.batch) + " must be a multiple of --concat-negatives + 1 = " +
-              std::to_string(c.model.concat_negatives + 1) + " (images are scored in groups of that size)");
+  if (enc.size != shape_probe.out_height() || enc.size != shape_probe.out_width())
+    throw UsageError("dim-train: architecture " + c.model.arch + " expects " + std::to_string(enc.size) + "x" +
+                     std::to_string(enc.size) + " images, the data gives " + std::to_string(shape_probe.out_height()) +
+                     "x" + std::to_string(shape_probe.out_width()));
   Run r = build_run(c, classes);
+  const int64_t per_epoch = static_cast<int64_t>(train.size()) / c.batch;  // the last partial batch is dropped
+  const json settings = run_settings(c, classes, per_epoch);
 
-  std::filesystem::create_directories(c.out_dir);
-  const std::string ckpt = checkpoint_path(c.out_dir);
-  // Everything that shapes the run; a resume must match it.
-  const json meta{{"model", json::parse(c.model.to_json())},
-                  {"data", c.data},
-                  {"classes", classes},
-                  {"batch", c.batch},
-                  {"lr", c.lr},
-                  {"beta1", c.beta1},
-                  {"beta2", c.beta2},
-                  {"probe_lr", c.probe_lr},
-                  {"probe_milestones", c.probe_milestones},
-                  {"limit_train", c.limit_train}};
-  int64_t start = 0;
+  RunProgress state;
   if (c.resume) {
-    check(std::filesystem::exists(ckpt), "dim-train", "--resume: no checkpoint at " + ckpt);
-    start = load_checkpoint(ckpt, r, meta);
-    std::printf("resumed from %s after epoch %lld\n", ckpt.c_str(), static_cast<long long>(start));
+    state = load_checkpoint(files.checkpoint(), r, settings);
+    files.trim(state.step / per_epoch, state.step);
+    std::printf("resumed from %s at step %lld (epoch %lld)\n", files.checkpoint().c_str(),
+                static_cast<long long>(state.step), static_cast<long long>(state.step / per_epoch + 1));
   }
+  train_opts.start_batch = static_cast<uint64_t>(state.step);
+  data::Loader train_loader(train, train_opts), test_loader(test, test_opts);
+  check(static_cast<int64_t>(train_loader.batches_per_epoch()) == per_epoch, "dim-train", "batches per epoch (internal error)");
+  const int64_t total_steps = c.epochs * per_epoch;
+  if (state.step > total_steps)
+    throw UsageError("dim-train: the checkpoint is at step " + std::to_string(state.step) + ", past --epochs " +
+                     std::to_string(c.epochs) + " (" + std::to_string(total_steps) + " steps)");
+
   std::string objective;
   for (auto [name, w] : {std::pair{"alpha", c.model.alpha}, {"beta", c.model.beta}, {"gamma", c.model.gamma},
                          {"coord", c.model.coord}})
-    objective += std::string(objective.empty() ? "" : " ") + name + "=" + std::to_string(w).substr(0, 5);
+    objective += std::string(objective.empty() ? "" : " ") + name + "=" + fmt(w).substr(0, 5);
   std::printf("dim-train: %s, %zu train / %zu test images, %s encoder, %s estimator, %s local / %s global critic, "
               "%s%s, %s\n",
               c.data.c_str(), train.size(), test.size(), c.model.arch.c_str(),
@@ -387,20 +275,86 @@ std::vector<EpochResult> run(const Config& config) {
               std::string(models::global_critic_name(c.model.global_critic)).c_str(), objective.c_str(),
               c.model.occlude ? " occlude" : "", device_name(c.device));
 
+  StopOnSignal stop;
+  tools::Progress progress("train", static_cast<long>(total_steps - state.step), c.progress_seconds);
+  const auto run_start = std::chrono::steady_clock::now();
+  const double wall_before = state.wall_seconds;
+  auto wall = [&] {
+    return wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  };
   std::vector<EpochResult> results;
-  for (int64_t epoch = start + 1; epoch <= c.epochs; ++epoch) {
-    r.probe_schedule->set_epoch(epoch - 1);
-    EpochResult res;
-    res.epoch = epoch;
-    res.images_per_second = train_epoch(c, r, train_loader, epoch, res);
-    evaluate(c, r, test_loader, res);
-    save_checkpoint(ckpt, r, epoch, meta);
-    append_metrics((std::filesystem::path(c.out_dir) / "metrics.jsonl").string(), res);
-    std::printf("epoch %lld: loss %.4f (first batch %.4f) | probe test accuracy: conv %.2f%%  fc %.2f%%  y %.2f%% | "
-                "%.0f img/s\n",
-                static_cast<long long>(epoch), res.loss, res.first_loss, 100 * res.acc_conv, 100 * res.acc_fc,
-                100 * res.acc_y, res.images_per_second);
-    results.push_back(res);
+  const int64_t first_step = state.step;
+  double images = 0;
+  while (state.step < total_steps) {
+    const int64_t epoch = state.step / per_epoch + 1, position = state.step % per_epoch;
+    if (position == 0 || state.step == first_step) {
+      r.probe_schedule->set_epoch(epoch - 1);
+      r.model->train();
+      for (auto& [name, p] : r.probes()) p->train();
+    }
+    auto batch = train_loader.next();
+    if (!batch) batch = train_loader.next();  // the previous epoch's end marker
+    check(batch && static_cast<int64_t>(batch->epoch) == epoch - 1 && static_cast<int64_t>(batch->number) == position,
+          "dim-train", "the loader is out of step with the run (internal error)");
+    const auto t0 = std::chrono::steady_clock::now();
+    double total = 0;
+    const std::map<std::string, double> values = train_step(r, *batch, c, static_cast<uint64_t>(state.step), epoch, &total);
+    state.epoch.add(values, total, batch->n, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ++state.step;
+    images += batch->n;
+    state.wall_seconds = wall();
+    if (c.step_log > 0 && (state.step - 1) % c.step_log == 0)
+      files.append_step({{"step", state.step - 1}, {"epoch", epoch}, {"loss", total}, {"terms", values},
+                         {"lr", r.opt_encoder->lr()}, {"wall_seconds", state.wall_seconds}});
+    std::string extra = "epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs) + " loss " + fmt(state.epoch.mean_loss());
+    for (const auto& [name, v] : state.epoch.means()) extra += " " + name + " " + fmt(v);
+    progress.update(static_cast<long>(state.step - first_step), images, extra);
+    if (c.after_step) c.after_step(state.step);
+
+    const bool epoch_done = state.step % per_epoch == 0;
+    if (epoch_done) {
+      EpochResult res = state.epoch.result(epoch);
+      evaluate(c, r, test_loader, res);
+      r.model->train();
+      for (auto& [name, p] : r.probes()) p->train();
+      files.append_metrics({{"epoch", epoch},
+                            {"step", state.step},
+                            {"wall_seconds", wall()},
+                            {"lr_encoder", r.opt_encoder->lr()},
+                            {"lr_probes", r.opt_probes->lr()},
+                            {"loss", res.loss},
+                            {"first_loss", res.first_loss},
+                            {"last_loss", res.last_loss},
+                            {"terms", res.terms},
+                            {"acc_conv", res.acc_conv},
+                            {"acc_fc", res.acc_fc},
+                            {"acc_y", res.acc_y},
+                            {"images_per_second", res.images_per_second}});
+      state.epoch = EpochSums{};
+      save_checkpoint(files.checkpoint(), r, state, settings);
+      std::printf("epoch %lld: loss %s (first 10 steps %s, last 10 %s) | probe test accuracy: conv %.2f%%  fc %.2f%%  "
+                  "y %.2f%% | %.0f img/s\n",
+                  static_cast<long long>(epoch), fmt(res.loss).c_str(), fmt(res.first_loss).c_str(),
+                  fmt(res.last_loss).c_str(), 100 * res.acc_conv, 100 * res.acc_fc, 100 * res.acc_y,
+                  res.images_per_second);
+      std::fflush(stdout);
+      results.push_back(res);
+    }
+    if (const int sig = stop.requested()) {
+      if (!epoch_done) save_checkpoint(files.checkpoint(), r, state, settings);
+      throw Interrupted(sig, "stopped by " + std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " after step " +
+                                 std::to_string(state.step) + " of " + std::to_string(total_steps) + "; " +
+                                 files.checkpoint() + " holds it");
+    }
+    if (!epoch_done && c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0)
+      save_checkpoint(files.checkpoint(), r, state, settings);
+  }
+  if (c.plot) {
+    std::string why;
+    if (plot_run(files, "dim-train " + c.out_dir, &why))
+      std::printf("plot: %s\n", files.plot().c_str());
+    else
+      std::printf("plot: not drawn (%s)\n", why.c_str());
   }
   return results;
 }

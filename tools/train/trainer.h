@@ -3,6 +3,7 @@
 // detached conv/fc/Y features alongside and are evaluated on the test split each epoch.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,12 @@ struct Config {
   uint64_t seed = 1;             // also model.seed
   std::string out_dir = "dim-out";
   bool resume = false;
+  bool overwrite = false;          // replace the run files of another run in out_dir
+  int64_t checkpoint_every = 500;  // steps between mid-epoch checkpoints (0 = epoch ends only)
+  int64_t step_log = 10;           // steps between lines of OUT/steps.jsonl (0 = none)
+  bool plot = true;                // OUT/training.png at the end
+  // Called after every completed step with the number of steps done (tests, embedding programs).
+  std::function<void(int64_t steps_done)> after_step;
   int64_t limit_train = 0, limit_test = 0;  // 0 = all images
   unsigned workers = 2;
   double progress_seconds = 5.0;
@@ -37,14 +44,17 @@ struct EpochResult {
   // Epoch means of every loss term by name (unweighted): the encoder's ("local", "global",
   // "prior", "coord"), the discriminator's ("disc", "penalty") and "probes".
   std::map<std::string, double> terms;
-  double first_loss = 0;  // the encoder's weighted total on the epoch's first batch
-  double loss = 0;        // its mean over the epoch
+  // The encoder's weighted total: mean over the epoch, and over its first and last 10 steps.
+  double loss = 0, first_loss = 0, last_loss = 0;
   double acc_conv = 0, acc_fc = 0, acc_y = 0;  // test accuracy of each probe, in [0, 1]
   double images_per_second = 0;
 };
 
-// Runs the whole training; returns one result per epoch run in this call. Throws imx::Error
-// with a clear message on bad configuration, bad data or a non-finite loss.
+// Runs the whole training; returns one result per epoch finished in this call. Every setting is
+// checked before any work. Throws the errors of tools/train/errors.h (each with its exit
+// status): UsageError, InputError or data::DataError, DivergedError, and Interrupted after a
+// clean stop on SIGINT/SIGTERM (a checkpoint is written first). A run is reproducible bit for
+// bit for a fixed thread count, also across a stop and --resume.
 std::vector<EpochResult> run(const Config& config);
 
 // Checkpoint file inside out_dir.

@@ -26,6 +26,9 @@ struct LoaderOptions {
   unsigned workers = 2;             // background threads (at least 1)
   std::size_t prefetch = 4;         // most batches built ahead of the consumer
   std::uint64_t seed = 0;
+  // Sequence number of the first batch, epoch * batches_per_epoch() + position: a resumed
+  // training run starts where it stopped, with the same orders and augmentations.
+  std::uint64_t start_batch = 0;
   AugmentConfig augment{};
   // Where batch memory comes from; null = a PoolAllocator over AlignedAllocator. Pass a
   // PoolAllocator over PinnedAllocator for CUDA training.

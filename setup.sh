@@ -13,6 +13,7 @@ packages=(
   libjpeg62-turbo-dev                 # dataset tests: real-world JPEG variants (progressive, restarts) for stb
   dataset-fashion-mnist               # the embedded default dataset
   python3-numpy                       # tests: cross-check .npy files against NumPy's own reader/writer
+  gnuplot-nox                         # dim-train: the loss and accuracy picture (OUT/training.png)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -28,6 +28,11 @@ Tensor LinearBlock::forward(const Tensor& x) {
   return relu_ ? relu(h) : h;
 }
 
+Tensor local_rows(const Tensor& map) {
+  check(map.dim() == 4, "local_rows", "expects a map [N, C, H, W], got " + shape_str(map.shape()));
+  return reshape(permute(map, {0, 2, 3, 1}), {map.size(0) * map.size(2) * map.size(3), map.size(1)});
+}
+
 MapReducer::MapReducer(int64_t local_channels, int64_t map_size, Generator& gen) {
   conv0_ = add_module("conv0", std::make_shared<ConvBlock>(local_channels, ConvSpec{64, 3, 1, 1}, gen));
   conv1_ = add_module("conv1", std::make_shared<ConvBlock>(64, ConvSpec{32, 3, 1, 1}, gen));

@@ -35,6 +35,10 @@ class LinearBlock : public nn::Module {
   std::shared_ptr<nn::BatchNorm> bn_;
 };
 
+// [N, C, M, M] -> [N*M*M, C]: one row per local vector, image-major, the order of the MI
+// kernels' local features and of the score matrices' columns.
+Tensor local_rows(const Tensor& map);
+
 // The local map [N, C, M, M] reduced to a vector: conv 3x3 -> 64, BN, ReLU, conv 3x3 -> 32, BN,
 // ReLU, flatten (32·M·M features).
 class MapReducer : public nn::Module {

@@ -2,15 +2,6 @@
 
 namespace imx::models {
 
-namespace {
-
-// [N, C, M, M] -> [N*M*M, C]: one row per local vector, in the score matrix's column order.
-Tensor local_rows(const Tensor& map) {
-  return reshape(permute(map, {0, 2, 3, 1}), {map.size(0) * map.size(2) * map.size(3), map.size(1)});
-}
-
-}  // namespace
-
 ConcatLocalCritic::ConcatLocalCritic(int64_t local_channels, int64_t y_dim, int64_t units, Generator& gen) {
   // The first 1x1 layer over [local; Y], split by linearity: its bias sits on the Y side.
   local_proj_ = add_module("local_proj", std::make_shared<nn::Linear>(local_channels, units, false, gen));

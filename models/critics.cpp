@@ -11,29 +11,27 @@ namespace {
 // The shortcut starts near the identity: uniform ±0.01 plus 1 on the diagonal of the first
 // min(in, out) channels, so the block begins as a slightly perturbed copy of its input.
 Tensor near_identity(int64_t out, int64_t in, Generator& gen) {
-  Tensor w = uniform({out, in, 1, 1}, -0.01, 0.01, gen);
+  Tensor w = uniform({out, in}, -0.01, 0.01, gen);
   float* p = w.data<float>();
   for (int64_t i = 0; i < std::min(in, out); ++i) p[i * in + i] += 1.0f;
   return w;
 }
 
-Tensor as_map(const Tensor& x) { return x.dim() == 2 ? reshape(x, {x.size(0), x.size(1), 1, 1}) : x; }
-
 }  // namespace
 
 DotEncoderBlock::DotEncoderBlock(int64_t in, int64_t units, Generator& gen) {
-  conv1_ = add_module("conv1", std::make_shared<nn::Conv2d>(in, units, 1, 1, 0, false, gen));
+  hidden_ = add_module("hidden", std::make_shared<nn::Linear>(in, units, false, gen));
   bn_ = add_module("bn", std::make_shared<nn::BatchNorm>(units));
-  conv2_ = add_module("conv2", std::make_shared<nn::Conv2d>(units, units, 1, 1, 0, true, gen));
-  shortcut_ = add_module("shortcut", std::make_shared<nn::Conv2d>(in, units, 1, 1, 0, false, gen));
+  out_ = add_module("out", std::make_shared<nn::Linear>(units, units, true, gen));
+  shortcut_ = add_module("shortcut", std::make_shared<nn::Linear>(in, units, false, gen));
   shortcut_->weight.copy_from(near_identity(units, in, gen));
   ln_ = add_module("ln", std::make_shared<nn::LayerNormChannels>(units));
 }
 
-Tensor DotEncoderBlock::forward(const Tensor& x) {
-  const Tensor m = as_map(x);
-  Tensor h = conv2_->forward(relu(bn_->forward(conv1_->forward(m))));
-  return ln_->forward(add(h, shortcut_->forward(m)));
+Tensor DotEncoderBlock::forward(const Tensor& rows) {
+  check(rows.dim() == 2, "DotEncoderBlock", "expects rows [R, C], got " + shape_str(rows.shape()));
+  Tensor h = out_->forward(relu(bn_->forward(hidden_->forward(rows))));
+  return ln_->forward(add(h, shortcut_->forward(rows)));
 }
 
 DotCritic::DotCritic(int64_t local_channels, int64_t y_dim, int64_t units, Generator& gen)
@@ -43,14 +41,10 @@ DotCritic::DotCritic(int64_t local_channels, int64_t y_dim, int64_t units, Gener
 }
 
 Tensor DotCritic::encode_local(const Tensor& local_map) {
-  Tensor h = local_->forward(local_map);  // [N, units, M, M]
-  return permute(reshape(h, {h.size(0), units_, -1}), {0, 2, 1});
+  return reshape(local_->forward(local_rows(local_map)), {local_map.size(0), -1, units_});
 }
 
-Tensor DotCritic::encode_global(const Tensor& y) {
-  Tensor h = global_->forward(y);  // [N, units, 1, 1]
-  return reshape(h, {h.size(0), 1, units_});
-}
+Tensor DotCritic::encode_global(const Tensor& y) { return reshape(global_->forward(y), {y.size(0), 1, units_}); }
 
 GlobalDotCritic::GlobalDotCritic(int64_t local_channels, int64_t map_size, int64_t y_dim, int64_t units,
                                  Generator& gen)
@@ -61,14 +55,10 @@ GlobalDotCritic::GlobalDotCritic(int64_t local_channels, int64_t map_size, int64
 }
 
 Tensor GlobalDotCritic::encode_map(const Tensor& local_map) {
-  Tensor h = map_->forward(reducer_->forward(local_map));  // [N, units, 1, 1]
-  return reshape(h, {h.size(0), 1, units_});
+  return reshape(map_->forward(reducer_->forward(local_map)), {local_map.size(0), 1, units_});
 }
 
-Tensor GlobalDotCritic::encode_global(const Tensor& y) {
-  Tensor h = global_->forward(y);
-  return reshape(h, {h.size(0), units_});
-}
+Tensor GlobalDotCritic::encode_global(const Tensor& y) { return global_->forward(y); }
 
 CoordinatePredictor::CoordinatePredictor(int64_t local_channels, int64_t map_size, int64_t y_dim,
                                          int64_t units, Generator& gen)
@@ -85,8 +75,7 @@ Tensor CoordinatePredictor::logits(const Tensor& local_map, const Tensor& y) {
         "expects a local map [N, C, " + std::to_string(map_size_) + ", " + std::to_string(map_size_) +
             "] and Y [N, D], got " + shape_str(local_map.shape()) + " and " + shape_str(y.shape()));
   const int64_t n = local_map.size(0), p = map_size_ * map_size_;
-  Tensor rows = reshape(permute(local_map, {0, 2, 3, 1}), {n, p, local_map.size(1)});
-  Tensor a = reshape(local_proj_->forward(reshape(rows, {n * p, local_map.size(1)})), {n, p, units_});
+  Tensor a = reshape(local_proj_->forward(local_rows(local_map)), {n, p, units_});
   Tensor c = reshape(global_proj_->forward(y), {n, 1, units_});  // Y broadcast over the map
   return out_->forward(reshape(relu(add(a, c)), {n * p, units_}));
 }

@@ -8,15 +8,17 @@
 
 namespace imx::models {
 
-// h = LayerNorm_channels(conv1x1(units, bias)(ReLU(BN(conv1x1(units)(x)))) + shortcut(x)),
-// on [N, C, H, W] (local map) or [N, C] (treated as a 1×1 map).
+// h = LayerNorm(linear(units, bias)(ReLU(BN(linear(units)(x)))) + shortcut(x)) on rows
+// [R, in], one row per local vector or per Y. The reference writes these layers as 1x1
+// convolutions over the map; on rows they are plain products with no im2col or layout copies,
+// and batch-norm over rows has the same statistics as over (N, H, W).
 class DotEncoderBlock : public nn::Module {
  public:
   DotEncoderBlock(int64_t in, int64_t units, Generator& gen);
-  Tensor forward(const Tensor& x);
+  Tensor forward(const Tensor& rows);  // [R, in] -> [R, units]
 
  private:
-  std::shared_ptr<nn::Conv2d> conv1_, conv2_, shortcut_;
+  std::shared_ptr<nn::Linear> hidden_, out_, shortcut_;
   std::shared_ptr<nn::BatchNorm> bn_;
   std::shared_ptr<nn::LayerNormChannels> ln_;
 };

@@ -241,3 +241,28 @@ TEST_CASE("a model rebuilt from a checkpoint gives bit-identical outputs", "[mod
   save_safetensors(path, f);
   CHECK_THROWS_WITH(models::DeepInfoMax::load(path), Catch::Contains(path));
 }
+
+TEST_CASE("the dot critic on rows equals the reference's 1x1 convolutions over the map", "[models]") {
+  Generator gen(4);
+  const int64_t n = 3, c = 4, m = 3, u = 5;
+  models::DotCritic critic(c, 2, u, gen);
+  critic.to(DType::F64);
+  const Tensor map = random({n, c, m, m}, 10);
+  const std::vector<double> rows = critic.encode_local(map).to_vector();  // [n, m*m, u]
+  // The same block as the reference writes it: 1x1 convs, 2-d batch-norm and channel layer-norm.
+  auto w = [&](const std::string& name, int64_t out, int64_t in) {
+    return Tensor::from(param(critic, "local." + name), {out, in, 1, 1}, DType::F64);
+  };
+  auto v = [&](const std::string& name) { return Tensor::from(param(critic, "local." + name), {u}, DType::F64); };
+  Tensor rm = Tensor::zeros({u}, DType::F64), rv = Tensor::full({u}, 1.0, DType::F64);
+  Tensor h = conv2d(map, w("hidden.weight", u, c));
+  h = relu(batch_norm(h, v("bn.weight"), v("bn.bias"), rm, rv, true));
+  h = add(conv2d(h, w("out.weight", u, u), v("out.bias")), conv2d(map, w("shortcut.weight", u, c)));
+  const std::vector<double> ref = layer_norm_channels(h, v("ln.weight"), v("ln.bias")).to_vector();  // [n, u, m, m]
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < m * m; ++p)
+      for (int64_t k = 0; k < u; ++k)
+        worst = std::max(worst, std::abs(rows[(i * m * m + p) * u + k] - ref[(i * u + k) * m * m + p]));
+  CHECK(worst < 1e-12);
+}

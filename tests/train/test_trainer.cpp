@@ -238,3 +238,23 @@ TEST_CASE("dim-train rejects bad settings before any work", "[train]") {
     CHECK_THROWS_WITH(train::run(c), Catch::Contains("larger than the 640 training images"));
   }
 }
+
+TEST_CASE("STL-10 trains DIM on train + unlabeled; other data sets on train alone", "[train]") {
+  data::Splits s;
+  auto images = [](int n, int32_t label) {
+    data::Dataset d;
+    d.name = "synthetic";
+    d.channels = 3, d.height = 96, d.width = 96;
+    d.class_names = {"a", "b"};
+    d.labels.assign(n, label);
+    d.pixels.assign(static_cast<size_t>(n) * d.image_bytes(), 7);
+    return d;
+  };
+  s.train = images(5, 1);
+  s.unlabeled = images(20, -1);
+  const data::Dataset stl = train::training_images(s, data::parse_spec("stl10:/x"));
+  CHECK(stl.size() == 25);
+  CHECK(stl.labels[4] == 1);
+  CHECK(stl.labels[5] == -1);
+  CHECK(train::training_images(s, data::parse_spec("tinyimagenet:/x")).size() == 5);
+}

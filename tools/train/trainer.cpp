@@ -140,14 +140,6 @@ void evaluate(const Config& c, Run& r, data::Loader& loader, EpochResult& res) {
   res.acc_y = static_cast<double>(correct[2]) / total;
 }
 
-// The training images: STL-10 trains DIM on train + unlabeled (105,000 images), as the
-// reference does; the probes use the labelled images only.
-data::Dataset training_images(const data::Splits& s, const data::DatasetSpec& spec) {
-  data::Dataset train = s.train;
-  if (spec.kind == "stl10" && s.unlabeled) train.append(*s.unlabeled);
-  return train;
-}
-
 void check_settings(const Config& c) {
   try {
     c.model.validate();
@@ -191,6 +183,12 @@ data::Dataset first_images(const data::Dataset& d, int64_t n) {
   out.labels.resize(n);
   out.pixels.resize(n * d.image_bytes());
   return out;
+}
+
+data::Dataset training_images(const data::Splits& s, const data::DatasetSpec& spec) {
+  data::Dataset train = s.train;
+  if (spec.kind == "stl10" && s.unlabeled) train.append(*s.unlabeled);
+  return train;
 }
 
 CheckpointInfo checkpoint_info(const std::string& path) {

@@ -11,6 +11,7 @@
 
 #include "engine/core.h"
 #include "imx/data/dataset.hpp"
+#include "imx/data/load.hpp"
 #include "models/deep_infomax.h"
 
 namespace imx::train {
@@ -59,6 +60,10 @@ std::vector<EpochResult> run(const Config& config);
 
 // Checkpoint file inside out_dir.
 std::string checkpoint_path(const std::string& out_dir);
+
+// The images DIM trains on: the train split, plus STL-10's unlabeled split (105,000 images in
+// all, as the reference does); probes only ever see labelled images.
+data::Dataset training_images(const data::Splits& s, const data::DatasetSpec& spec);
 
 // The first n images of a data set (all of it when n is 0 or at least its size).
 data::Dataset first_images(const data::Dataset& d, int64_t n);

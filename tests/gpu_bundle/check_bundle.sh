@@ -93,4 +93,35 @@ echo "== 5. a run killed from outside still prints its table"
 IMX_GPU_DRY=1 timeout -s TERM 1 "$work/bundle/run.sh" "$work/killed" >"$work/killed.log" 2>&1 || true
 grep -q "GPU check summary" "$work/killed/summary.txt" || fail "no summary after a kill"
 grep -qE "NOT RUN|SKIP|PASS" "$work/killed/summary.txt" || fail "the killed run's table has no rows"
+echo "== 6. results_table.py on a GPU-shaped results folder (a made-up fixture, not a result)"
+fx=$work/fixture
+mkdir -p "$fx"
+{
+  echo "GPU check summary (fixture, 100 s, mode: device)"
+  echo "GPU: fixture GPU"
+  printf '%-20s %-12s %6s  %s\n' step result time detail
+  printf '%-20s %-12s %6s  %s\n' cuda-backend-tests PASS 10s "All tests passed (7 assertions in 2 test cases)"
+  printf '%-20s %-12s %6s  %s\n' bench-mi PASS 20s '{"estimator": "jsd"}'
+}>"$fx/summary.txt"
+cat >"$fx/bench-mi-cuda.jsonl" <<'JSON'
+{"estimator": "jsd", "impl": "fused", "B": 256, "P": 64, "D": 512, "K": 1, "fwd_ms": 1.0, "fwd_bwd_ms": 2.0}
+{"estimator": "jsd", "impl": "unfused", "B": 256, "P": 64, "D": 512, "K": 1, "fwd_ms": 1.5, "fwd_bwd_ms": 3.0}
+JSON
+cat >"$fx/torch-baseline.jsonl" <<'JSON'
+{"torch": "x", "cuda": "13.0", "cudnn": 91900, "device": "fixture GPU"}
+{"what": "mi", "estimator": "jsd", "formulation": "authors", "B": 256, "P": 64, "D": 512, "K": 1, "fwd_ms": 4.0, "fwd_bwd_ms": 8.0}
+{"what": "mi", "estimator": "jsd", "formulation": "lean", "B": 256, "P": 64, "D": 512, "K": 1, "fwd_ms": 3.0, "fwd_bwd_ms": 5.0}
+{"what": "train_step", "encoder": "mnist28", "units": 512, "batch": 64, "ms_per_step": 10.0, "images_per_s": 6400.0}
+JSON
+echo "epoch 1: loss 0.1 (first batch 0.2) | probe test accuracy: conv 80.00%  fc 70.00%  y 60.00% | 3200 img/s" >"$fx/run.log"
+python3 "$src/tools/gpu/results_table.py" "$fx" >"$work/fixture.md"
+grep -q "| jsd | 256 | 64 | 512 | 2.000 | 3.000 | 8.000 | 5.000 | 2.50× |" "$work/fixture.md" ||
+  fail "MI ratio row wrong: $(grep '| jsd' "$work/fixture.md")"
+grep -q "| 3200 | 0.50× |" "$work/fixture.md" || fail "training ratio row wrong: $(grep img "$work/fixture.md")"
+grep -q "Not yet run on a GPU" "$work/fixture.md" && fail "a device run reported as not run"
+cp "$src/bench/RESULTS.md" "$work/RESULTS.md"
+python3 "$src/tools/gpu/results_table.py" "$results" --update "$work/RESULTS.md" >/dev/null
+python3 "$src/tools/gpu/results_table.py" "$fx" --update "$work/RESULTS.md" >/dev/null
+[ "$(grep -c 'gpu-results:begin' "$work/RESULTS.md")" -eq 1 ] || fail "--update duplicated the section"
+grep -q "2.50×" "$work/RESULTS.md" || fail "--update did not replace the section"
 echo "check_bundle.sh: PASS"

@@ -70,7 +70,7 @@ def section(results):
         out += ["Not yet run on a GPU. The last run of the bundle's `run.sh` was on a machine without one",
                 f"({md_escape(title)}); every GPU step was skipped, with its reason:", ""]
     else:
-        out += [md_escape(line) for line in header] + [""]
+        out += [f"- {md_escape(line)}" for line in header] + [""]
     out += ["| step | result | time | detail |", "|---|---|---:|---|"]
     out += [f"| {s} | {r} | {t} | {md_escape(d)} |" for s, r, t, d in steps]
     out.append("")

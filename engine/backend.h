@@ -63,9 +63,10 @@ class Backend {
                                const Tensor& beta, double eps, double momentum,
                                Tensor& running_mean, Tensor& running_var, Tensor& y,
                                Tensor& saved_mean, Tensor& saved_invstd) = 0;
+  // eps is the forward's (cuDNN needs the same value in both directions).
   virtual void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                   const Tensor& saved_mean, const Tensor& saved_invstd,
-                                  const Tensor& gy, Tensor& gx, Tensor& ggamma,
+                                  double eps, const Tensor& gy, Tensor& gx, Tensor& ggamma,
                                   Tensor& gbeta) = 0;
 
   // Layer-norm over the channel axis at each position: x viewed as [outer, C, inner],

@@ -38,8 +38,8 @@ class CpuBackend final : public Backend {
                        Tensor& running_var, Tensor& y, Tensor& saved_mean,
                        Tensor& saved_invstd) override;
   void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
-                          const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& gy,
-                          Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
+                          const Tensor& saved_mean, const Tensor& saved_invstd, double eps,
+                          const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
   void layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                          const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
                          Tensor& saved_invstd) override;

@@ -57,6 +57,7 @@ void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const T
 
 void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                     const Tensor& saved_mean, const Tensor& saved_invstd,
+                                    double /*eps: the saved statistics already hold it*/,
                                     const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
   const int64_t m = g.outer * g.inner;
   dispatch(x.dtype(), [&]<class T>() {

@@ -13,9 +13,9 @@ size_t CachingAllocator::rounded(size_t bytes) {
 }
 
 std::shared_ptr<void> CachingAllocator::allocate(size_t bytes) {
-  const size_t size = rounded(bytes);
+  const size_t size = caching_ ? rounded(bytes) : bytes;
   void* p = nullptr;
-  {
+  if (caching_) {
     std::lock_guard lock(mu_);
     // Exact-size reuse only: a larger block would strand memory in a long-lived tensor.
     auto it = free_.find(size);
@@ -26,7 +26,7 @@ std::shared_ptr<void> CachingAllocator::allocate(size_t bytes) {
       stats_.bytes_cached -= size;
     }
   }
-  if (!p) {
+  if (!p && size > 0) {
     cudaError_t err = cudaMalloc(&p, size);
     if (err == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();  // clear the sticky-free error before retrying
@@ -48,6 +48,13 @@ std::shared_ptr<void> CachingAllocator::allocate(size_t bytes) {
 }
 
 void CachingAllocator::give_back(void* p, size_t bytes) {
+  if (!caching_) {
+    // cudaFree waits for the device's work, some of which may still use the block.
+    if (p) (void)cudaFree(p);
+    std::lock_guard lock(mu_);
+    stats_.bytes_in_use -= bytes;
+    return;
+  }
   // Work queued on the backend's single stream that still reads this block runs before any
   // later work that reuses it, so no synchronization is needed here.
   std::lock_guard lock(mu_);

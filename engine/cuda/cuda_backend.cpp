@@ -37,8 +37,33 @@ float* f(const Tensor& t) { return static_cast<float*>(t.raw()); }
 
 CudaOptions cuda_options_from_env() {
   CudaOptions o;
-  if (const char* v = std::getenv("IMX_CUDA_TF32")) o.allow_tf32 = std::strcmp(v, "0") != 0;
+  const auto flag = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  };
+  o.allow_tf32 = flag("IMX_CUDA_TF32");
+  o.sync_each_op = flag("IMX_CUDA_SYNC");
+  if (const char* v = std::getenv("IMX_CUDA_ALLOCATOR"); v != nullptr && *v != '\0') {
+    if (std::strcmp(v, "passthrough") == 0) o.caching = false;
+    else if (std::strcmp(v, "caching") != 0)
+      throw Error(std::string("cuda: IMX_CUDA_ALLOCATOR is '") + v + "'; expected 'caching' or 'passthrough'");
+  }
   return o;
+}
+
+void CudaBackend::op_done(const char* op) {
+  const cudaError_t launched = cudaGetLastError();
+  if (launched != cudaSuccess)
+    throw Error(std::string("cuda: op ") + op + " failed to launch: " + cudaGetErrorString(launched));
+  if (!options_.sync_each_op) return;
+  const cudaError_t ran = cudaStreamSynchronize(stream_);
+  if (ran != cudaSuccess)
+    throw Error(std::string("cuda: op ") + op + " faulted on the device: " + cudaGetErrorString(ran) +
+                " (IMX_CUDA_SYNC=1: the stream is synchronized and checked after every op)");
+}
+
+std::shared_ptr<void> CudaBackend::workspace(size_t bytes) {
+  return bytes == 0 ? std::shared_ptr<void>() : alloc_.allocate(bytes);
 }
 
 CudaBackend::CudaBackend(CudaOptions options) : options_(options) {
@@ -114,7 +139,7 @@ void CudaBackend::download(const void* device, void* host, size_t bytes) {
 void CudaBackend::fill(Tensor& out, double value) {
   require_f32("fill", out);
   cuda::fill(f(out), out.numel(), static_cast<float>(value), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::copy(const Tensor& src, Tensor& dst) {
@@ -129,19 +154,20 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
   }
   else
     download(src.raw(), dst.raw(), bytes);
+  op_done(__func__);
 }
 
 void CudaBackend::unary(Unary op, const Tensor& x, Tensor& y) {
   require_f32("unary", x);
   cuda::unary_forward(op, f(x), f(y), x.numel(), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy,
                                  Tensor& gx) {
   require_f32("unary_backward", x);
   cuda::unary_backward(op, f(x), f(y), f(gy), f(gx), x.numel(), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::binary(Binary op, const Tensor& a, const Tensor& b, Tensor& out) {
@@ -149,22 +175,26 @@ void CudaBackend::binary(Binary op, const Tensor& a, const Tensor& b, Tensor& ou
   cuda::binary(op, f(a), to_dims("binary", cpu::broadcast_strides(a.shape(), out.shape())), f(b),
                to_dims("binary", cpu::broadcast_strides(b.shape(), out.shape())), f(out),
                to_dims("binary", out.shape()), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::affine(const Tensor& x, double scale, double shift, Tensor& out) {
   require_f32("affine", x);
   cuda::affine(f(x), f(out), x.numel(), static_cast<float>(scale), static_cast<float>(shift),
                stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::sum_to(const Tensor& x, Tensor& out) {
   require_f32("sum_to", x);
-  cuda::sum_to(f(x), to_dims("sum_to", x.shape()),
-               to_dims("sum_to", cpu::broadcast_strides(out.shape(), x.shape())), f(out),
-               out.numel(), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  const Dims x_shape = to_dims("sum_to", x.shape());
+  const Dims out_strides = to_dims("sum_to", cpu::broadcast_strides(out.shape(), x.shape()));
+  // Stream-ordered reuse: the block returns to the cache when this function exits, and
+  // later work that reuses it runs after these kernels on the same stream.
+  const size_t bytes = cuda::sum_to_workspace_bytes(x_shape, out_strides, out.numel());
+  const auto ws = workspace(bytes);
+  cuda::sum_to(f(x), x_shape, out_strides, f(out), out.numel(), ws.get(), bytes, stream_);
+  op_done(__func__);
 }
 
 void CudaBackend::gather_strided(const Tensor& src, int64_t offset, const Shape& strides,
@@ -172,7 +202,7 @@ void CudaBackend::gather_strided(const Tensor& src, int64_t offset, const Shape&
   require_f32("gather_strided", src);
   cuda::gather_strided(f(src), offset, to_dims("gather_strided", strides), f(dst),
                        to_dims("gather_strided", dst.shape()), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::scatter_add_strided(const Tensor& src, int64_t offset, const Shape& strides,
@@ -180,20 +210,20 @@ void CudaBackend::scatter_add_strided(const Tensor& src, int64_t offset, const S
   require_f32("scatter_add_strided", src);
   cuda::scatter_add_strided(f(src), to_dims("scatter_add_strided", src.shape()), f(dst), offset,
                             to_dims("scatter_add_strided", strides), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::maxpool2d_forward(const PoolGeometry& g, const Tensor& x, Tensor& y) {
   require_f32("maxpool2d_forward", x);
   cuda::maxpool2d_forward(g, f(x), f(y), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::maxpool2d_backward(const PoolGeometry& g, const Tensor& x, const Tensor& gy,
                                      Tensor& gx) {
   require_f32("maxpool2d_backward", x);
   cuda::maxpool2d_backward(g, f(x), f(gy), f(gx), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
@@ -202,28 +232,30 @@ void CudaBackend::layernorm_forward(const NormGeometry& g, const Tensor& x, cons
   require_f32("layernorm_forward", x);
   cuda::layernorm_forward(g, f(x), f(gamma), f(beta), static_cast<float>(eps), f(y),
                           f(saved_mean), f(saved_invstd), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::layernorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                      const Tensor& saved_mean, const Tensor& saved_invstd,
                                      const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
   require_f32("layernorm_backward", x);
+  const size_t bytes = cuda::layernorm_backward_workspace_bytes(g);
+  const auto ws = workspace(bytes);  // stream-ordered reuse, as in sum_to
   cuda::layernorm_backward(g, f(x), f(gamma), f(saved_mean), f(saved_invstd), f(gy), f(gx),
-                           f(ggamma), f(gbeta), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+                           f(ggamma), f(gbeta), ws.get(), bytes, stream_);
+  op_done(__func__);
 }
 
 void CudaBackend::log_softmax_forward(const Tensor& x, Tensor& y) {
   require_f32("log_softmax_forward", x);
   cuda::log_softmax_forward(f(x), f(y), x.size(0), x.size(1), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) {
   require_f32("log_softmax_backward", y);
   cuda::log_softmax_backward(f(y), f(gy), f(gx), y.size(0), y.size(1), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 std::shared_ptr<void> CudaBackend::device_labels(const std::vector<int32_t>& labels) {
@@ -238,7 +270,7 @@ double CudaBackend::nll_forward(const Tensor& logp, const std::vector<int32_t>& 
   auto loss = alloc_.allocate(sizeof(float));
   cuda::nll_forward(f(logp), static_cast<const int32_t*>(dev_labels.get()), logp.size(0),
                     logp.size(1), static_cast<float*>(loss.get()), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
   float host = 0;
   download(loss.get(), &host, sizeof host);
   return host;
@@ -249,20 +281,19 @@ void CudaBackend::nll_backward(const std::vector<int32_t>& labels, double scale,
   auto dev_labels = device_labels(labels);
   cuda::nll_backward(static_cast<const int32_t*>(dev_labels.get()), glogp.size(0), glogp.size(1),
                      static_cast<float>(scale), f(glogp), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) {
   require_f32("dropout_mask", mask);
   cuda::dropout_mask(seed, offset, static_cast<float>(p), f(mask), mask.numel(), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::uniform(uint64_t seed, uint64_t offset, double lo, double hi, Tensor& out) {
   require_f32("uniform", out);
-  cuda::uniform(seed, offset, static_cast<float>(lo), static_cast<float>(hi), f(out), out.numel(),
-                stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  cuda::uniform(seed, offset, lo, hi, f(out), out.numel(), stream_);
+  op_done(__func__);
 }
 
 void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr,
@@ -275,7 +306,7 @@ void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor
                   static_cast<float>(beta1), static_cast<float>(beta2), static_cast<float>(eps),
                   static_cast<float>(weight_decay), static_cast<float>(bc1),
                   static_cast<float>(bc2), stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr,
@@ -284,7 +315,7 @@ void CudaBackend::sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, doubl
   cuda::sgd_step(f(param), f(grad), f(buf), param.numel(), static_cast<float>(lr),
                  static_cast<float>(momentum), static_cast<float>(weight_decay), first_step,
                  stream_);
-  IMX_CUDA_CHECK_LAUNCH();
+  op_done(__func__);
 }
 
 }  // namespace imx

@@ -16,9 +16,17 @@
 namespace imx {
 
 struct CudaOptions {
-  bool allow_tf32 = false;  // TF32 tensor cores in cuBLAS and cuDNN (off: exact float32 math)
+  bool allow_tf32 = false;   // TF32 tensor cores in cuBLAS and cuDNN (off: exact float32 math)
+  bool sync_each_op = false; // synchronize and check after every op, naming the op that faulted
+  bool caching = true;       // the caching allocator; off: cudaMalloc/cudaFree of exact sizes
 };
-// Read once, when the backend is built; IMX_CUDA_TF32=1 in the environment turns TF32 on.
+// Read once, when the backend is built, from the environment:
+//   IMX_CUDA_TF32=1                  TF32 on;
+//   IMX_CUDA_SYNC=1                  debug mode: every op synchronizes the stream and checks it,
+//                                    so an asynchronous fault is reported by the op that caused it;
+//   IMX_CUDA_ALLOCATOR=passthrough   no caching, exact sizes (for compute-sanitizer memcheck: a
+//                                    cached, rounded-up block hides overruns and use after free).
+// Any other value of IMX_CUDA_ALLOCATOR than `caching` or `passthrough` is an error naming it.
 CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {
@@ -28,6 +36,10 @@ class CudaBackend final : public Backend {
   Device device() const override { return Device::CUDA; }
   cudaStream_t stream() const { return stream_; }
   CachingAllocator& allocator() { return alloc_; }
+  const CudaOptions& options() const { return options_; }
+  // After each op's launches or library calls: throws naming `op` if a launch failed and, in
+  // the IMX_CUDA_SYNC=1 debug mode, synchronizes and throws naming `op` if the device faulted.
+  void op_done(const char* op);
 
   std::shared_ptr<void> allocate(size_t bytes) override;
   void synchronize() override;
@@ -59,8 +71,8 @@ class CudaBackend final : public Backend {
                        Tensor& running_var, Tensor& y, Tensor& saved_mean,
                        Tensor& saved_invstd) override;
   void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
-                          const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& gy,
-                          Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
+                          const Tensor& saved_mean, const Tensor& saved_invstd, double eps,
+                          const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
   void layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                          const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
                          Tensor& saved_invstd) override;
@@ -89,23 +101,27 @@ class CudaBackend final : public Backend {
   void download(const void* device, void* host, size_t bytes);
   std::shared_ptr<void> device_labels(const std::vector<int32_t>& labels);
 
-  // cuDNN descriptors and chosen algorithms, cached per convolution geometry.
+  // cuDNN descriptors and chosen algorithms, cached per convolution geometry. One convolution
+  // descriptor per direction: each carries the math type of its own chosen algorithm.
   struct ConvPlan {
     cudnnTensorDescriptor_t x = nullptr, y = nullptr;
     cudnnFilterDescriptor_t w = nullptr;
-    cudnnConvolutionDescriptor_t conv = nullptr;
+    cudnnConvolutionDescriptor_t fwd_conv = nullptr, bwd_data_conv = nullptr, bwd_filter_conv = nullptr;
     cudnnConvolutionFwdAlgo_t fwd{};
     cudnnConvolutionBwdDataAlgo_t bwd_data{};
     cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
     size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
   };
   ConvPlan& conv_plan(const ConvGeometry& g);
+  cudnnConvolutionDescriptor_t conv_descriptor(const ConvGeometry& g) const;
+  // A device workspace for one launch (null for 0 bytes), from the caching allocator.
+  std::shared_ptr<void> workspace(size_t bytes);
 
   CudaOptions options_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   cudnnHandle_t dnn_ = nullptr;
-  CachingAllocator alloc_;
+  CachingAllocator alloc_{options_.caching};
   std::mutex staging_mu_;
   std::vector<std::pair<cudaEvent_t, std::shared_ptr<void>>> inflight_;
   void* staging_ = nullptr;

@@ -1,5 +1,7 @@
 // Row-major products through cuBLAS (column-major): C = op(A) op(B) is computed as
 // C^T = op(B)^T op(A)^T, which cuBLAS sees as its own column-major product of the same buffers.
+// The arguments (and the k = 0 case cuBLAS must not see) come from call_args.h.
+#include "engine/cuda/call_args.h"
 #include "engine/cuda/check.h"
 #include "engine/cuda/cuda_backend.h"
 
@@ -8,16 +10,21 @@ namespace imx {
 void CudaBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
                        double beta, Tensor& c) {
   check(c.dtype() == DType::F32, "cuda gemm", "float32 only, got " + c.describe());
-  const int m = static_cast<int>(c.size(0)), n = static_cast<int>(c.size(1));
-  const int k = static_cast<int>(trans_a ? a.size(0) : a.size(1));
-  if (m == 0 || n == 0) return;
+  const cuda_detail::GemmArgs g =
+      cuda_detail::gemm_args(trans_a, a.size(0), a.size(1), b.size(1), c.size(0), c.size(1));
+  if (g.empty) return;
+  if (g.scale_only) {  // an empty sum: C = beta * C (beta = 0 must not read C, which may be NaN)
+    if (beta == 0.0) fill(c, 0.0);
+    else affine(c, beta, 0.0, c);
+    return;
+  }
   const float al = static_cast<float>(alpha), be = static_cast<float>(beta);
-  const int lda = static_cast<int>(a.size(1)), ldb = static_cast<int>(b.size(1));
   IMX_CUBLAS_CHECK(cublasSgemm(blas_, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                               trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &al,
-                               static_cast<const float*>(b.raw()), ldb,
-                               static_cast<const float*>(a.raw()), lda, &be,
-                               static_cast<float*>(c.raw()), n));
+                               trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, g.n, g.m, g.k, &al,
+                               static_cast<const float*>(b.raw()), g.ldb,
+                               static_cast<const float*>(a.raw()), g.lda, &be,
+                               static_cast<float*>(c.raw()), g.ldc));
+  op_done(__func__);
 }
 
 }  // namespace imx

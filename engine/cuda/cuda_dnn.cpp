@@ -1,8 +1,12 @@
 // Convolutions and batch-norm through cuDNN 9's convolution and normalization APIs. Algorithms
-// come from cuDNN's heuristics once per geometry and are cached with their descriptors;
-// workspaces come from the caching allocator.
+// come from cuDNN's heuristics once per geometry and are cached with their descriptors: one
+// convolution descriptor per direction, carrying the math type its algorithm was chosen with,
+// and the workspace cuDNN reports for that algorithm and descriptor (the heuristics' memory
+// figure is an estimate for the candidate, not the requirement). Workspaces come from the
+// caching allocator.
 #include <cmath>
 
+#include "engine/cuda/call_args.h"
 #include "engine/cuda/check.h"
 #include "engine/cuda/cuda_backend.h"
 
@@ -26,15 +30,20 @@ cudnnTensorDescriptor_t nchw(int64_t n, int64_t c, int64_t h, int64_t w) {
   return d;
 }
 
-// The first algorithm of cuDNN's ranked list that succeeded.
-template <class Perf>
-const Perf& first_usable(const Perf* perf, int count, const char* what) {
-  for (int i = 0; i < count; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS) return perf[i];
-  throw Error(std::string("cuda: cuDNN found no usable algorithm for ") + what);
-}
-
 }  // namespace
+
+cudnnConvolutionDescriptor_t CudaBackend::conv_descriptor(const ConvGeometry& g) const {
+  cudnnConvolutionDescriptor_t conv;
+  IMX_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+  const int pad = static_cast<int>(g.pad), stride = static_cast<int>(g.stride);
+  IMX_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, pad, pad, stride, stride, 1, 1,
+                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  // The heuristics rank algorithms for the math the descriptor allows: FMA forbids TF32
+  // conversions; default math allows them on Ampere and later.
+  IMX_CUDNN_CHECK(cudnnSetConvolutionMathType(
+      conv, options_.allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  return conv;
+}
 
 CudaBackend::ConvPlan& CudaBackend::conv_plan(const ConvGeometry& g) {
   const auto key = std::make_tuple(g.n, g.c_in, g.h_in, g.w_in, g.c_out, g.kh, g.kw, g.stride, g.pad);
@@ -47,34 +56,39 @@ CudaBackend::ConvPlan& CudaBackend::conv_plan(const ConvGeometry& g) {
   IMX_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
                                              static_cast<int>(g.c_out), static_cast<int>(g.c_in),
                                              static_cast<int>(g.kh), static_cast<int>(g.kw)));
-  IMX_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv));
-  const int pad = static_cast<int>(g.pad), stride = static_cast<int>(g.stride);
-  IMX_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, pad, pad, stride, stride, 1, 1,
-                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  // FMA math forbids TF32 conversions; default math allows them on Ampere and later.
-  IMX_CUDNN_CHECK(cudnnSetConvolutionMathType(
-      p->conv, options_.allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  p->fwd_conv = conv_descriptor(g);
+  p->bwd_data_conv = conv_descriptor(g);
+  p->bwd_filter_conv = conv_descriptor(g);
 
   constexpr int kMax = 16;
+  const bool tf32 = options_.allow_tf32;
   int found = 0;
   cudnnConvolutionFwdAlgoPerf_t fwd[kMax];
-  IMX_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(dnn_, p->x, p->w, p->conv, p->y, kMax,
+  IMX_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(dnn_, p->x, p->w, p->fwd_conv, p->y, kMax,
                                                          &found, fwd));
-  const auto& f = first_usable(fwd, found, "conv2d forward");
-  p->fwd = f.algo;
-  p->fwd_ws = f.memory;
+  const auto f = cuda_detail::choose_algorithm(fwd, found, tf32, "conv2d forward");
+  p->fwd = fwd[f.index].algo;
+  IMX_CUDNN_CHECK(cudnnSetConvolutionMathType(p->fwd_conv, f.math));
+  IMX_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(dnn_, p->x, p->w, p->fwd_conv, p->y, p->fwd,
+                                                          &p->fwd_ws));
+
   cudnnConvolutionBwdDataAlgoPerf_t bd[kMax];
-  IMX_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn_, p->w, p->y, p->conv, p->x,
+  IMX_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn_, p->w, p->y, p->bwd_data_conv, p->x,
                                                               kMax, &found, bd));
-  const auto& d = first_usable(bd, found, "conv2d backward data");
-  p->bwd_data = d.algo;
-  p->bwd_data_ws = d.memory;
+  const auto d = cuda_detail::choose_algorithm(bd, found, tf32, "conv2d backward data");
+  p->bwd_data = bd[d.index].algo;
+  IMX_CUDNN_CHECK(cudnnSetConvolutionMathType(p->bwd_data_conv, d.math));
+  IMX_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(dnn_, p->w, p->y, p->bwd_data_conv, p->x,
+                                                               p->bwd_data, &p->bwd_data_ws));
+
   cudnnConvolutionBwdFilterAlgoPerf_t bf[kMax];
-  IMX_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn_, p->x, p->y, p->conv, p->w,
+  IMX_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn_, p->x, p->y, p->bwd_filter_conv, p->w,
                                                                 kMax, &found, bf));
-  const auto& w = first_usable(bf, found, "conv2d backward filter");
-  p->bwd_filter = w.algo;
-  p->bwd_filter_ws = w.memory;
+  const auto w = cuda_detail::choose_algorithm(bf, found, tf32, "conv2d backward filter");
+  p->bwd_filter = bf[w.index].algo;
+  IMX_CUDNN_CHECK(cudnnSetConvolutionMathType(p->bwd_filter_conv, w.math));
+  IMX_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(dnn_, p->x, p->y, p->bwd_filter_conv, p->w,
+                                                                 p->bwd_filter, &p->bwd_filter_ws));
   slot = std::move(p);
   return *slot;
 }
@@ -84,8 +98,9 @@ void CudaBackend::conv2d_forward(const ConvGeometry& g, const Tensor& x, const T
   ConvPlan& p = conv_plan(g);
   auto ws = alloc_.allocate(p.fwd_ws);
   const float one = 1, zero = 0;
-  IMX_CUDNN_CHECK(cudnnConvolutionForward(dnn_, &one, p.x, x.raw(), p.w, w.raw(), p.conv, p.fwd,
+  IMX_CUDNN_CHECK(cudnnConvolutionForward(dnn_, &one, p.x, x.raw(), p.w, w.raw(), p.fwd_conv, p.fwd,
                                           ws.get(), p.fwd_ws, &zero, p.y, y.raw()));
+  op_done(__func__);
 }
 
 void CudaBackend::conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w,
@@ -93,9 +108,10 @@ void CudaBackend::conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, 
   ConvPlan& p = conv_plan(g);
   auto ws = alloc_.allocate(p.bwd_data_ws);
   const float one = 1, zero = 0;
-  IMX_CUDNN_CHECK(cudnnConvolutionBackwardData(dnn_, &one, p.w, w.raw(), p.y, gy.raw(), p.conv,
+  IMX_CUDNN_CHECK(cudnnConvolutionBackwardData(dnn_, &one, p.w, w.raw(), p.y, gy.raw(), p.bwd_data_conv,
                                                p.bwd_data, ws.get(), p.bwd_data_ws, &zero, p.x,
                                                gx.raw()));
+  op_done(__func__);
 }
 
 void CudaBackend::conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, const Tensor& gy,
@@ -103,9 +119,10 @@ void CudaBackend::conv2d_backward_filter(const ConvGeometry& g, const Tensor& x,
   ConvPlan& p = conv_plan(g);
   auto ws = alloc_.allocate(p.bwd_filter_ws);
   const float one = 1, zero = 0;
-  IMX_CUDNN_CHECK(cudnnConvolutionBackwardFilter(dnn_, &one, p.x, x.raw(), p.y, gy.raw(), p.conv,
+  IMX_CUDNN_CHECK(cudnnConvolutionBackwardFilter(dnn_, &one, p.x, x.raw(), p.y, gy.raw(), p.bwd_filter_conv,
                                                  p.bwd_filter, ws.get(), p.bwd_filter_ws, &zero,
                                                  p.w, gw.raw()));
+  op_done(__func__);
 }
 
 namespace {
@@ -134,19 +151,22 @@ void CudaBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const 
   IMX_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
       dnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x, x.raw(), d.x, y.raw(), d.param,
       gamma.raw(), beta.raw(), momentum, running_mean.raw(), running_var.raw(),
-      std::max(eps, CUDNN_BN_MIN_EPSILON), saved_mean.raw(), saved_invstd.raw()));
+      cuda_detail::batchnorm_epsilon(eps), saved_mean.raw(), saved_invstd.raw()));
+  op_done(__func__);
 }
 
 void CudaBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                      const Tensor& saved_mean, const Tensor& saved_invstd,
-                                     const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
+                                     double eps, const Tensor& gy, Tensor& gx, Tensor& ggamma,
+                                     Tensor& gbeta) {
   NormDescriptors d(g);
   const float one = 1, zero = 0;
-  // eps is only used when the saved statistics are absent; they are always passed here.
+  // cuDNN requires the forward's epsilon here, even with the saved statistics passed.
   IMX_CUDNN_CHECK(cudnnBatchNormalizationBackward(
       dnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, d.x, x.raw(), d.x, gy.raw(), d.x,
-      gx.raw(), d.param, gamma.raw(), ggamma.raw(), gbeta.raw(), CUDNN_BN_MIN_EPSILON,
+      gx.raw(), d.param, gamma.raw(), ggamma.raw(), gbeta.raw(), cuda_detail::batchnorm_epsilon(eps),
       saved_mean.raw(), saved_invstd.raw()));
+  op_done(__func__);
 }
 
 }  // namespace imx

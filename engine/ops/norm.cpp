@@ -51,9 +51,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   Tensor mean = empty_like(gamma), invstd = empty_like(gamma);
   backend_of(x).batchnorm_train(g, x, gamma, beta, eps, momentum, running_mean, running_var, y,
                                 mean, invstd);
-  return record(y, "batch_norm", {x, gamma, beta}, [x, gamma, mean, invstd, g](const Tensor& gy) {
+  return record(y, "batch_norm", {x, gamma, beta}, [x, gamma, mean, invstd, g, eps](const Tensor& gy) {
     Tensor gx = empty_like(x), gg = empty_like(gamma), gb = empty_like(gamma);
-    backend_of(gy).batchnorm_backward(g, x, gamma, mean, invstd, gy, gx, gg, gb);
+    backend_of(gy).batchnorm_backward(g, x, gamma, mean, invstd, eps, gy, gx, gg, gb);
     return std::vector<Tensor>{gx, gg, gb};
   });
 }

@@ -80,7 +80,7 @@ struct BlockOpMax {
 // one barrier fewer). Must be reached by every thread of the block.
 template <class Op>
 IMX_DEVICE float block_reduce(float v, Op op) {
-  __shared__ float partial[kWarp];
+  IMX_SHARED(float[kWarp], partial);
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
   const int warp = static_cast<int>(threadIdx.x) / kWarp;
   const int warps = static_cast<int>(blockDim.x) / kWarp;

@@ -7,6 +7,7 @@
 // The same declarations name the real CUDA build (imx::cuda, nvcc) and the SIMT-emulated
 // build (imx::emu, g++), see kernels/simt/simt.h.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "engine/kernel_types.h"
@@ -30,8 +31,12 @@ void affine(const float* x, float* y, int64_t n, float scale, float shift, cudaS
 
 // out[o] = sum of x over the axes where out_strides is 0 (x_shape's rank; out contiguous
 // otherwise). Accumulates in float32 with a tree order, deterministic for a given shape.
+// Long sums over few outputs are split in two passes whose partials go to `workspace`: at
+// least sum_to_workspace_bytes(...) device bytes, 16-byte aligned (null when that is 0),
+// untouched until the launch has run (std::invalid_argument when too small).
+std::size_t sum_to_workspace_bytes(const Dims& x_shape, const Dims& out_strides, int64_t out_numel);
 void sum_to(const float* x, const Dims& x_shape, const Dims& out_strides, float* out,
-            int64_t out_numel, cudaStream_t stream);
+            int64_t out_numel, void* workspace, std::size_t workspace_bytes, cudaStream_t stream);
 
 // dst[idx] = src[offset + sum idx_i * src_strides_i] over dst_shape (dst contiguous).
 void gather_strided(const float* src, int64_t offset, const Dims& src_strides, float* dst,
@@ -50,10 +55,12 @@ void maxpool2d_backward(const PoolGeometry& g, const float* x, const float* gy, 
 void layernorm_forward(const NormGeometry& g, const float* x, const float* gamma,
                        const float* beta, float eps, float* y, float* mean, float* invstd,
                        cudaStream_t stream);
-// ggamma and gbeta are overwritten (not accumulated).
+// ggamma and gbeta are overwritten (not accumulated); their sums use a workspace as sum_to's.
+std::size_t layernorm_backward_workspace_bytes(const NormGeometry& g);
 void layernorm_backward(const NormGeometry& g, const float* x, const float* gamma,
                         const float* mean, const float* invstd, const float* gy, float* gx,
-                        float* ggamma, float* gbeta, cudaStream_t stream);
+                        float* ggamma, float* gbeta, void* workspace, std::size_t workspace_bytes,
+                        cudaStream_t stream);
 
 // Row-wise over [rows, cols].
 void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols,
@@ -70,7 +77,9 @@ void nll_backward(const int32_t* labels, int64_t rows, int64_t cols, float scale
 // The Philox stream of engine/philox.h: element i uses position offset + i.
 void dropout_mask(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n,
                   cudaStream_t stream);
-void uniform(uint64_t seed, uint64_t offset, float lo, float hi, float* out, int64_t n,
+// Bounds in double, mapped in double like the CPU backend, so the two streams agree bit for
+// bit for any bounds (float bounds would differ whenever lo or hi is not a float value).
+void uniform(uint64_t seed, uint64_t offset, double lo, double hi, float* out, int64_t n,
              cudaStream_t stream);
 
 // Fused optimizer updates, in place. bias_correction1/2 = 1 - beta^step.

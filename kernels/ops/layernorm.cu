@@ -103,14 +103,23 @@ void layernorm_forward(const NormGeometry& g, const float* x, const float* gamma
                      g.outer * g.inner, stream, g, x, gamma, beta, eps, y, mean, invstd);
 }
 
+std::size_t layernorm_backward_workspace_bytes(const NormGeometry& g) {
+  return segment::workspace_bytes<Pair>(g.channels, g.outer * g.inner, g.inner == 1);
+}
+
 void layernorm_backward(const NormGeometry& g, const float* x, const float* gamma,
                         const float* mean, const float* invstd, const float* gy, float* gx,
-                        float* ggamma, float* gbeta, cudaStream_t stream) {
+                        float* ggamma, float* gbeta, void* workspace, std::size_t workspace_bytes,
+                        cudaStream_t stream) {
+  // Before any launch: a bad workspace must not leave gx written and the sums missing.
+  segment::check_workspace<Pair>(g.channels, g.outer * g.inner, g.inner == 1, workspace, workspace_bytes,
+                                 "layernorm_backward");
   IMX_LAUNCH_BY_UNIT(layernorm_backward_kernel, g.inner >= kWarp, ThreadUnit, WarpUnit,
                      g.outer * g.inner, stream, g, x, gamma, mean, invstd, gy, gx);
   // With inner == 1, channel c + 1 of a position sits next to channel c: columns pay off.
   segment::reduce<Pair>(ParamGradSource{g, x, gy, mean, invstd}, StoreParamGrads{ggamma, gbeta},
-                        g.channels, g.outer * g.inner, g.inner == 1, stream);
+                        g.channels, g.outer * g.inner, g.inner == 1, workspace, workspace_bytes,
+                        "layernorm_backward", stream);
 }
 
 }  // namespace imx::IMX_KNS

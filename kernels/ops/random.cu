@@ -64,7 +64,7 @@ void dropout_mask(uint64_t seed, uint64_t offset, float p, float* mask, int64_t 
   launch_philox(seed, offset, n, DropoutMap{p, keep}, mask, stream);
 }
 
-void uniform(uint64_t seed, uint64_t offset, float lo, float hi, float* out, int64_t n,
+void uniform(uint64_t seed, uint64_t offset, double lo, double hi, float* out, int64_t n,
              cudaStream_t stream) {
   launch_philox(seed, offset, n, UniformMap{lo, hi}, out, stream);
 }

@@ -34,10 +34,14 @@ struct StoreSum {
   throw std::runtime_error("kernels/ops sum_to: " + what);
 }
 
-}  // namespace
+// The segmented problem of a sum_to: sources of every output's values and whether
+// neighbouring outputs are neighbours in x.
+struct SumPlan {
+  SumSource source;
+  bool outputs_adjacent;
+};
 
-void sum_to(const float* x, const Dims& x_shape, const Dims& out_strides, float* out,
-            int64_t out_numel, cudaStream_t stream) {
+SumPlan plan_sum_to(const float* x, const Dims& x_shape, const Dims& out_strides, int64_t out_numel) {
   check_rank(x_shape, x_shape.rank, "sum_to", "x_shape");
   check_rank(out_strides, x_shape.rank, "sum_to", "out_strides");
   const Dims x_strides = contiguous_strides(x_shape);
@@ -71,8 +75,21 @@ void sum_to(const float* x, const Dims& x_shape, const Dims& out_strides, float*
   // Neighbouring outputs are neighbours in x when x's innermost (non-trivial) axis is kept.
   const bool outputs_adjacent = source.kept.shape.rank > 0 &&
                                 source.kept.strides[0].d[source.kept.shape.rank - 1] == 1;
-  segment::reduce<float>(source, StoreSum{out}, out_numel, source.reduced.numel,
-                         outputs_adjacent, stream);
+  return {source, outputs_adjacent};
+}
+
+}  // namespace
+
+std::size_t sum_to_workspace_bytes(const Dims& x_shape, const Dims& out_strides, int64_t out_numel) {
+  const SumPlan plan = plan_sum_to(nullptr, x_shape, out_strides, out_numel);
+  return segment::workspace_bytes<float>(out_numel, plan.source.reduced.numel, plan.outputs_adjacent);
+}
+
+void sum_to(const float* x, const Dims& x_shape, const Dims& out_strides, float* out,
+            int64_t out_numel, void* workspace, std::size_t workspace_bytes, cudaStream_t stream) {
+  const SumPlan plan = plan_sum_to(x, x_shape, out_strides, out_numel);
+  segment::reduce<float>(plan.source, StoreSum{out}, out_numel, plan.source.reduced.numel,
+                         plan.outputs_adjacent, workspace, workspace_bytes, "sum_to", stream);
 }
 
 }  // namespace imx::IMX_KNS

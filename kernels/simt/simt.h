@@ -25,6 +25,12 @@
   extern __shared__ __align__(16) unsigned char imx_dynamic_shared_[]; \
   T* name = reinterpret_cast<T*>(imx_dynamic_shared_)
 #define IMX_LAUNCH(kernel, grid, block, shmem_bytes, stream) kernel<<<(grid), (block), (shmem_bytes), (stream)>>>
+// Static shared memory; T may be an array type (float[32]), hence the alias.
+namespace imx::simt {
+template <class T>
+using SharedType = T;
+}
+#define IMX_SHARED(T, name) __shared__ ::imx::simt::SharedType<T> name
 
 #elif defined(IMX_SIMT_EMU)
 
@@ -44,17 +50,24 @@
 #define IMX_DEVICE inline
 #define IMX_HD inline
 #define IMX_DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(::imx::simt::detail::dynamic_shared_memory())
+// A per-OS-thread slot, poisoned (0xFF) at each block's first access (emu/launch.h).
+#define IMX_SHARED(T, name)                                                     \
+  static thread_local ::imx::simt::detail::StaticShared<T> imx_static_shared_##name; \
+  ::imx::simt::SharedType<T>& name = imx_static_shared_##name.get()
 #define IMX_LAUNCH(kernel, grid, block, shmem_bytes, stream) \
   ::imx::simt::detail::make_launch(kernel, #kernel, (grid), (block), (shmem_bytes), (stream))
 
-// Raw CUDA qualifiers, for code that spells them out. __shared__ becomes a per-OS-thread
-// static: a block runs on one OS thread from start to end, and its threads are fibers of
-// that OS thread, so they share it exactly like a block shares shared memory.
+// Raw CUDA qualifiers, for code that spells them out. Raw __shared__ is refused: as a plain
+// per-OS-thread static it would start at zero and keep one block's contents for the next,
+// so a kernel reading shared memory before writing it would pass here and fail on the device.
+// IMX_SHARED declares the same memory, poisoned at every block.
 #define __global__
 #define __device__
 #define __host__
 #define __constant__
-#define __shared__ static thread_local
+#define __shared__                                                                            \
+  static_assert(false, "SIMT emulation: declare static shared memory with IMX_SHARED(T, name) " \
+                       "(poisoned per block), not raw __shared__ (kernels/README.md, rule 2)");
 #define __forceinline__ inline __attribute__((always_inline))
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)

@@ -20,6 +20,7 @@ void mi_cuda(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, const Tensor
   run(pb, e, static_cast<const float*>(local.raw()), static_cast<const float*>(global.raw()),
       gl ? static_cast<float*>(gl->raw()) : nullptr, gg ? static_cast<float*>(gg->raw()) : nullptr,
       1.0f, static_cast<float*>(loss.raw()), workspace.get(), bytes, cuda.stream(), {});
+  cuda.op_done(impl == mi::Impl::fused ? "mi_loss (fused)" : "mi_loss (unfused)");
 }
 
 void mi_cuda_scores(const mi::Problem& pb, mi::Estimator e, const Tensor& scores, Tensor& loss, Tensor* ds) {
@@ -30,6 +31,7 @@ void mi_cuda_scores(const mi::Problem& pb, mi::Estimator e, const Tensor& scores
   auto workspace = cuda.allocator().allocate(bytes);  // stream-ordered reuse, as in mi_cuda
   mi::cuda::scores_async(pb, e, static_cast<const float*>(scores.raw()), ds ? static_cast<float*>(ds->raw()) : nullptr,
                          1.0f, static_cast<float*>(loss.raw()), workspace.get(), bytes, cuda.stream());
+  cuda.op_done("mi_loss_from_scores");
 }
 
 size_t mi_cuda_workspace_bytes(const mi::Problem& pb, mi::Estimator e, mi::Impl impl, bool with_grads) {

@@ -18,7 +18,7 @@ template <bool kADepthContiguous, bool kBDepthContiguous>
 IMX_KERNEL void __launch_bounds__(kTileThreads)
     product_kernel(Operand<kADepthContiguous> a, Operand<kBDepthContiguous> b, float* out, int64_t ld_out,
                    bool accumulate, int64_t split_depth, int64_t split_stride) {
-  __shared__ SharedTiles sm;
+  IMX_SHARED(SharedTiles, sm);
   const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kTileM, j0 = static_cast<int64_t>(blockIdx.y) * kTileN;
   const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * split_depth;
   const int64_t k_end = k_begin + split_depth < a.depth ? k_begin + split_depth : a.depth;

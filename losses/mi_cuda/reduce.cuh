@@ -48,7 +48,7 @@ IMX_DEVICE T lanes_allreduce(T v, Op op) {
 // (deterministic for a given block size).
 template <class T, class Op>
 IMX_DEVICE T block_allreduce(T v, Op op) {
-  __shared__ T warp_results[32];
+  IMX_SHARED(T[32], warp_results);
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
   const int warp = static_cast<int>(threadIdx.x) / kWarp;
   const int warps = static_cast<int>(blockDim.x) / kWarp;

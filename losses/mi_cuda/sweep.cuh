@@ -12,7 +12,7 @@ namespace imx::mi::IMX_KNS {
 template <class Source, class Epilogue>
 IMX_KERNEL void __launch_bounds__(kTileThreads)
     sweep_kernel(Source source, Epilogue epilogue, int64_t c_begin, int64_t c_end) {
-  __shared__ SharedTiles sm;
+  IMX_SHARED(SharedTiles, sm);
   Epilogue ep = epilogue;
   const int64_t r0 = static_cast<int64_t>(blockIdx.x) * kTileM;
   const int64_t tiles = ceil_div(c_end - c_begin, kTileN);

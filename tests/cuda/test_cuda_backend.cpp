@@ -5,6 +5,7 @@
 #include <catch.hpp>
 
 #include "engine/backend.h"
+#include "engine/cuda/cuda_backend.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "tools/gradcheck/gradcheck.h"
@@ -80,4 +81,64 @@ TEST_CASE("the Philox stream is identical on CPU and CUDA", "[cuda]") {
 
 TEST_CASE("float64 on CUDA is refused with a clear error", "[cuda]") {
   CHECK_THROWS_WITH(Tensor::zeros({3}, DType::F64, Device::CUDA), Catch::Contains("float32"));
+}
+
+TEST_CASE("the Philox stream agrees for bounds that are not float values", "[cuda]") {
+  // The CUDA launcher takes the bounds in double as the CPU backend does; with float bounds
+  // 0.1 and 1/3 would round first and the two streams would differ by an ulp.
+  Generator a(11), b(11);
+  CHECK(uniform({1001}, 0.1, 1.0 / 3.0, a, DType::F32, Device::CUDA).to_vector() ==
+        uniform({1001}, 0.1, 1.0 / 3.0, b, DType::F32, Device::CPU).to_vector());
+}
+
+TEST_CASE("products with an empty inner dimension are zeros, not a cuBLAS error", "[cuda]") {
+  // k = 0: A is [3, 0] and B is [0, 4]; their row-major widths would be leading dimensions of
+  // 0, which cuBLAS rejects. The result is an empty sum.
+  for (const bool trans : {false, true}) {
+    CAPTURE(trans);
+    const Tensor a = trans ? Tensor::zeros({0, 3}, DType::F32, Device::CUDA) : Tensor::zeros({3, 0}, DType::F32, Device::CUDA);
+    const Tensor b = trans ? Tensor::zeros({4, 0}, DType::F32, Device::CUDA) : Tensor::zeros({0, 4}, DType::F32, Device::CUDA);
+    const Tensor c = matmul(a, b, trans, trans);
+    REQUIRE(c.shape() == Shape{3, 4});
+    CHECK(c.to_vector() == std::vector<double>(12, 0.0));
+  }
+}
+
+TEST_CASE("batch-norm backward with a large epsilon matches the CPU", "[cuda]") {
+  // cuDNN's backward gets the forward's epsilon (not CUDNN_BN_MIN_EPSILON): with eps = 0.5 a
+  // mismatch between the two would show in every gradient.
+  Generator g(5);
+  const Tensor x64 = uniform({6, 3, 5, 4}, -2, 2, g, DType::F64);
+  const auto run = [&](Device dev) {
+    Tensor x = x64.to(DType::F32).to(dev);
+    x.set_requires_grad(true);
+    Tensor gamma = Tensor::full({3}, 1.5, DType::F32, dev), beta = Tensor::zeros({3}, DType::F32, dev);
+    gamma.set_requires_grad(true);
+    Tensor rm = Tensor::zeros({3}, DType::F32, dev), rv = Tensor::full({3}, 1.0, DType::F32, dev);
+    Tensor y = batch_norm(x, gamma, beta, rm, rv, true, 0.1, 0.5);
+    Generator gw(9);
+    Tensor w = uniform(y.shape(), -1, 1, gw, DType::F32, dev);
+    sum(mul(y, w)).backward();
+    return std::make_pair(x.grad().to_vector(), gamma.grad().to_vector());
+  };
+  const auto cpu = run(Device::CPU), gpu = run(Device::CUDA);
+  CHECK(rel_error(gpu.first, cpu.first) < 1e-4);
+  CHECK(rel_error(gpu.second, cpu.second) < 1e-4);
+}
+
+TEST_CASE("the backend's debug and allocator settings are the environment's", "[cuda]") {
+  // tools/gpu/run.sh runs this binary under compute-sanitizer with IMX_CUDA_ALLOCATOR=passthrough.
+  auto& cuda = dynamic_cast<CudaBackend&>(backend(Device::CUDA));
+  const CudaOptions env = cuda_options_from_env();
+  CHECK(cuda.allocator().caching() == env.caching);
+  CHECK(cuda.options().sync_each_op == env.sync_each_op);
+  if (!env.caching) {
+    // Pass-through: an allocation is a cudaMalloc of exactly its size, released at once.
+    const auto before = cuda.allocator().stats();
+    { const Tensor t = Tensor::zeros({1001}, DType::F32, Device::CUDA); }
+    const auto after = cuda.allocator().stats();
+    CHECK(after.cuda_mallocs == before.cuda_mallocs + 1);
+    CHECK(after.bytes_in_use == before.bytes_in_use);
+    CHECK(after.bytes_cached == 0);
+  }
 }

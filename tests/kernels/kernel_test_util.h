@@ -64,6 +64,7 @@ class DeviceBuffer {
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
   T* get() const { return data_; }
+  size_t size() const { return count_ * sizeof(T); }
   void upload(const std::vector<T>& host) {
     REQUIRE(host.size() == count_);
     if (count_ > 0) check_cuda(cudaMemcpy(data_, host.data(), count_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy to device");
@@ -80,6 +81,21 @@ class DeviceBuffer {
   size_t count_;
   T* data_ = nullptr;
 };
+
+// The launchers that take a workspace, called as the CUDA backend calls them: with a device
+// workspace of exactly the size they ask for, held until their work has finished.
+inline void sum_to(const float* x, const Dims& x_shape, const Dims& out_strides, float* out, int64_t out_numel) {
+  const DeviceBuffer<unsigned char> workspace(ops::sum_to_workspace_bytes(x_shape, out_strides, out_numel));
+  ops::sum_to(x, x_shape, out_strides, out, out_numel, workspace.get(), workspace.size(), nullptr);
+  check_cuda(cudaDeviceSynchronize(), "sum_to");
+}
+inline void layernorm_backward(const NormGeometry& g, const float* x, const float* gamma, const float* mean,
+                               const float* invstd, const float* gy, float* gx, float* ggamma, float* gbeta) {
+  const DeviceBuffer<unsigned char> workspace(ops::layernorm_backward_workspace_bytes(g));
+  ops::layernorm_backward(g, x, gamma, mean, invstd, gy, gx, ggamma, gbeta, workspace.get(), workspace.size(),
+                          nullptr);
+  check_cuda(cudaDeviceSynchronize(), "layernorm_backward");
+}
 
 #if defined(IMX_SIMT_EMU)
 

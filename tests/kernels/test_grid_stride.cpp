@@ -70,7 +70,7 @@ void thread_units() {
 
   const int64_t m = 4 * n;  // one thread per Philox block of four
   DeviceBuffer<float> noise(m);
-  ops::uniform(42, 1, -1.0f, 1.0f, noise.get(), m, nullptr);
+  ops::uniform(42, 1, -1.0, 1.0, noise.get(), m, nullptr);
   Tensor want_noise = cpu_empty({m});
   cpu_backend().uniform(42, 1, -1.0, 1.0, want_noise);
   check_close(noise.download(), as_floats(want_noise), 0.0, "uniform");
@@ -93,8 +93,8 @@ void segment_units() {
     CAPTURE(shape_str(x_shape), shape_str(out_shape));
     DeviceBuffer<float> out(numel(out_shape));
     const std::vector<float> xs(x.begin(), x.begin() + numel(x_shape));
-    ops::sum_to(x_dev.get(), to_dims(x_shape), to_dims(cpu::broadcast_strides(out_shape, x_shape)),
-                out.get(), numel(out_shape), nullptr);
+    sum_to(x_dev.get(), to_dims(x_shape), to_dims(cpu::broadcast_strides(out_shape, x_shape)),
+                out.get(), numel(out_shape));
     Tensor want = cpu_empty(out_shape);
     cpu_backend().sum_to(cpu_tensor(xs, x_shape), want);
     check_close(out.download(), as_floats(want), 0.0, "sum_to");

@@ -25,10 +25,15 @@ TEST_CASE("dropout_mask and uniform reproduce the CPU backend's Philox stream ex
           cpu_backend().dropout_mask(seed, offset, static_cast<double>(p), want);
           check_close(out.download(), as_floats(want), 0.0, "dropout_mask");
         }
-        ops::uniform(seed, offset, -0.5f, 2.0f, out.get(), n, nullptr);
-        Tensor want = cpu_empty({n});
-        cpu_backend().uniform(seed, offset, -0.5, 2.0, want);
-        check_close(out.download(), as_floats(want), 0.0, "uniform");
+        // Bounds that are not float values too (0.1, 1/3): the launcher takes them in double,
+        // as the CPU backend does, so the two streams agree bit for bit.
+        for (const auto& [lo, hi] : {std::pair{-0.5, 2.0}, std::pair{0.1, 1.0 / 3.0}}) {
+          CAPTURE(lo, hi);
+          ops::uniform(seed, offset, lo, hi, out.get(), n, nullptr);
+          Tensor want = cpu_empty({n});
+          cpu_backend().uniform(seed, offset, lo, hi, want);
+          check_close(out.download(), as_floats(want), 0.0, "uniform");
+        }
       }
     }
   });

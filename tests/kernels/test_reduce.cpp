@@ -29,8 +29,8 @@ void check_sum_to(const SumCase& c, const std::vector<float>& x, double tol) {
 
   const DeviceBuffer<float> x_dev(x);
   DeviceBuffer<float> out_dev(numel(c.out));
-  ops::sum_to(x_dev.get(), to_dims(c.x), to_dims(cpu::broadcast_strides(c.out, c.x)),
-              out_dev.get(), numel(c.out), nullptr);
+  sum_to(x_dev.get(), to_dims(c.x), to_dims(cpu::broadcast_strides(c.out, c.x)),
+              out_dev.get(), numel(c.out));
   check_close(out_dev.download(), as_floats(want), tol, "sum_to", tol == 0.0 ? 0.0 : scale);
 }
 
@@ -89,8 +89,8 @@ TEST_CASE("sum_to is deterministic: the same shape gives the same bits", "[kerne
   const auto run = [&] {
     const DeviceBuffer<float> x_dev(x);
     DeviceBuffer<float> out_dev(numel(out));
-    ops::sum_to(x_dev.get(), to_dims(shape), to_dims(cpu::broadcast_strides(out, shape)),
-                out_dev.get(), numel(out), nullptr);
+    sum_to(x_dev.get(), to_dims(shape), to_dims(cpu::broadcast_strides(out, shape)),
+                out_dev.get(), numel(out));
     results.push_back(out_dev.download());
   };
   for_each_schedule(run);
@@ -100,7 +100,7 @@ TEST_CASE("sum_to is deterministic: the same shape gives the same bits", "[kerne
 
 #if defined(IMX_SIMT_EMU)
 TEST_CASE("split sums with blocks spread over two worker threads", "[kernels][reduce][workers]") {
-  // The only data shared between blocks is the split reductions' scratch buffer: each block of
+  // The only data shared between blocks is the split reductions' workspace: each block of
   // the first pass writes its own partials, the second launch reads them. With two workers the
   // blocks of a launch run on two OS threads, so the ThreadSanitizer variant would report any
   // overlap between them.
@@ -116,8 +116,25 @@ TEST_CASE("split sums with blocks spread over two worker threads", "[kernels][re
 
 TEST_CASE("sum_to rejects outputs that do not match the kept axes", "[kernels][reduce]") {
   const Dims x = to_dims({4, 3}), out_strides = to_dims({0, 1});
-  REQUIRE_THROWS_WITH(ops::sum_to(nullptr, x, out_strides, nullptr, 4, nullptr),
+  REQUIRE_THROWS_WITH(ops::sum_to(nullptr, x, out_strides, nullptr, 4, nullptr, 0, nullptr),
                       Catch::Contains("out_numel is 4 but the kept axes hold 3"));
+}
+
+TEST_CASE("split sums take their partials from the caller's workspace, and check its size", "[kernels][reduce]") {
+  // [64,128,8,8] -> one channel vector: 128 long sums, split into chunks.
+  const Dims x = to_dims({64, 128, 8, 8}), out_strides = to_dims({0, 1, 0, 0});
+  const size_t bytes = ops::sum_to_workspace_bytes(x, out_strides, 128);
+  CHECK(bytes > 0);
+  CHECK(bytes % (128 * sizeof(float)) == 0);  // 128 outputs x splits partial sums
+  // Many outputs: no split, no workspace.
+  CHECK(ops::sum_to_workspace_bytes(to_dims({3, 4099}), to_dims({0, 1}), 4099) == 0);
+  REQUIRE_THROWS_WITH(ops::sum_to(nullptr, x, out_strides, nullptr, 128, nullptr, 0, nullptr),
+                      Catch::Contains("sum_to: the workspace needs " + std::to_string(bytes) + " bytes"));
+  const NormGeometry g{64, 128, 64};
+  CHECK(ops::layernorm_backward_workspace_bytes(g) > 0);
+  REQUIRE_THROWS_WITH(ops::layernorm_backward(g, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                              nullptr, nullptr, 16, nullptr),
+                      Catch::Contains("layernorm_backward: the workspace needs"));
 }
 
 }  // namespace

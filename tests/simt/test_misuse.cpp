@@ -112,6 +112,16 @@ TEST_CASE("lanes of a warp at two different __syncwarp are reported", "[simt][mi
   });
 }
 
+TEST_CASE("two calls of one helper holding a barrier are two barriers, not one", "[simt][misuse]") {
+  // Threads < 32 meet the others at the helper's single __syncthreads, but from another call:
+  // counted per source line this would pass (and the device's behaviour is undefined).
+  for_each_schedule(Misuse::HelperBarrierShiftedCalls, 64, 0, [](const std::string& report) {
+    CHECK_THAT(report, Contains("helper_barrier_shifted_calls_kernel"));
+    CHECK_THAT(report, Contains("different calls of the same barrier"));
+    CHECK_THAT(report, Contains("__syncthreads() at"));
+  });
+}
+
 TEST_CASE("after a reported misuse the next launch runs normally", "[simt][misuse]") {
   REQUIRE_THROWS_AS(kt::run_misuse(Misuse::ExitBeforeBarrier, 64, 5), SimtError);
   REQUIRE_THROWS_AS(kt::run_misuse(Misuse::ShuffleWithExitedLane, 64, 7), SimtError);

@@ -3,6 +3,8 @@
 // planted_bug_driver.cpp).
 #include <catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "tests/simt/kernels/simt_test_kernels.cuh"
@@ -64,5 +66,55 @@ TEST_CASE("a missing barrier after a thread-0 broadcast passes in order and fail
     } else {
       CHECK(error_under(schedule, true) >= 1.0);
     }
+  }
+}
+
+namespace {
+
+bool all_nan(const std::vector<float>& v, std::size_t from = 0) {
+  return std::all_of(v.begin() + static_cast<std::ptrdiff_t>(from), v.end(), [](float f) { return std::isnan(f); });
+}
+
+}  // namespace
+
+TEST_CASE("static shared memory starts poisoned: a total nobody zeroes is NaN, not right by luck",
+          "[simt][planted]") {
+  // One block: with shared memory starting at zero (as a plain static would), the planted
+  // kernel gives the right total.
+  const int n = 50, block = 64;
+  const std::vector<float> x = imx::simt_test::random_int_floats(n, -9, 9, 51);
+  const DeviceBuffer<float> x_dev(x);
+  float want = 0;
+  for (const float v : x) want += v;
+  for (const auto& schedule : standard_schedules()) {
+    ScopedSchedule scope(schedule);
+    CAPTURE(schedule.to_string());
+    DeviceBuffer<float> out(1);
+    kt::shared_block_totals(x_dev.get(), n, block, true, out.get());
+    CHECK(out.download()[0] == want);
+    kt::shared_block_totals(x_dev.get(), n, block, false, out.get());
+    CHECK(std::isnan(out.download()[0]));
+  }
+}
+
+TEST_CASE("static shared memory is poisoned again for every block: what block 0 left is not inherited",
+          "[simt][planted]") {
+  const int n = 200, block = 32;
+  const std::vector<float> lut = imx::simt_test::random_int_floats(kt::kSharedTable, 1, 9, 52);
+  const std::vector<float> x = imx::simt_test::random_int_floats(n, -9, 9, 53);
+  const DeviceBuffer<float> lut_dev(lut), x_dev(x);
+  std::vector<float> want(n);
+  for (int i = 0; i < n; ++i) want[i] = x[i] * lut[i % kt::kSharedTable];
+  for (const auto& schedule : standard_schedules()) {
+    ScopedSchedule scope(schedule);
+    CAPTURE(schedule.to_string());
+    DeviceBuffer<float> out(n);
+    kt::shared_table_scale(lut_dev.get(), x_dev.get(), n, block, true, out.get());
+    CHECK(max_abs_error(out.download(), want) == 0.0);
+    // Only block 0 staged the table: its outputs are right, every later block reads poison.
+    kt::shared_table_scale(lut_dev.get(), x_dev.get(), n, block, false, out.get());
+    const std::vector<float> got = out.download();
+    CHECK(std::equal(got.begin(), got.begin() + block, want.begin()));
+    CHECK(all_nan(got, block));
   }
 }

@@ -38,18 +38,23 @@ enum class WarpOp : std::uint8_t {
 };
 
 // Both suspend the calling GPU thread until its block (warp group) arrives, then return the
-// collective's result for this thread. They throw SimtError outside a kernel.
-int block_barrier(BlockOp op, int predicate, const std::source_location& where);
+// collective's result for this thread. They throw SimtError outside a kernel. `frame` is the
+// caller's frame address (IMX_SIMT_FRAME): with the return address of the call it identifies
+// the *call* of the barrier, not only its source line, so that two calls of one helper that
+// holds a barrier are two different barriers (see call_path in block_scheduler.cpp).
+int block_barrier(BlockOp op, int predicate, const std::source_location& where, const void* frame);
 std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int param, int width,
-                              const std::source_location& where);
+                              const std::source_location& where, const void* frame);
+#define IMX_SIMT_FRAME __builtin_frame_address(0)
 
 template <class T>
-T shuffle(WarpOp op, unsigned mask, T var, int param, int width, const std::source_location& where) {
+T shuffle(WarpOp op, unsigned mask, T var, int param, int width, const std::source_location& where,
+          const void* frame) {
   static_assert(std::is_arithmetic_v<T> && sizeof(T) <= 8,
                 "__shfl_*_sync: only arithmetic types of at most 8 bytes are emulated");
   std::uint64_t bits = 0;
   std::memcpy(&bits, &var, sizeof(T));
-  const std::uint64_t out = warp_collective(op, mask, bits, param, width, where);
+  const std::uint64_t out = warp_collective(op, mask, bits, param, width, where, frame);
   T result;
   std::memcpy(&result, &out, sizeof(T));
   return result;
@@ -91,84 +96,84 @@ namespace imx::simt::device_api {
 using std::source_location;
 
 inline void __syncthreads(source_location where = source_location::current()) {
-  detail::block_barrier(detail::BlockOp::Sync, 1, where);
+  detail::block_barrier(detail::BlockOp::Sync, 1, where, IMX_SIMT_FRAME);
 }
 inline int __syncthreads_count(int predicate, source_location where = source_location::current()) {
-  return detail::block_barrier(detail::BlockOp::Count, predicate, where);
+  return detail::block_barrier(detail::BlockOp::Count, predicate, where, IMX_SIMT_FRAME);
 }
 inline int __syncthreads_and(int predicate, source_location where = source_location::current()) {
-  return detail::block_barrier(detail::BlockOp::And, predicate, where);
+  return detail::block_barrier(detail::BlockOp::And, predicate, where, IMX_SIMT_FRAME);
 }
 inline int __syncthreads_or(int predicate, source_location where = source_location::current()) {
-  return detail::block_barrier(detail::BlockOp::Or, predicate, where);
+  return detail::block_barrier(detail::BlockOp::Or, predicate, where, IMX_SIMT_FRAME);
 }
 
 inline void __syncwarp(unsigned mask = 0xffffffffu, source_location where = source_location::current()) {
-  detail::warp_collective(detail::WarpOp::Sync, mask, 0, 0, 32, where);
+  detail::warp_collective(detail::WarpOp::Sync, mask, 0, 0, 32, where, IMX_SIMT_FRAME);
 }
 
 template <class T>
 T __shfl_sync(unsigned mask, T var, int src_lane, int width = 32,
               source_location where = source_location::current()) {
-  return detail::shuffle(detail::WarpOp::ShflIdx, mask, var, src_lane, width, where);
+  return detail::shuffle(detail::WarpOp::ShflIdx, mask, var, src_lane, width, where, IMX_SIMT_FRAME);
 }
 template <class T>
 T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = 32,
                  source_location where = source_location::current()) {
-  return detail::shuffle(detail::WarpOp::ShflUp, mask, var, static_cast<int>(delta), width, where);
+  return detail::shuffle(detail::WarpOp::ShflUp, mask, var, static_cast<int>(delta), width, where, IMX_SIMT_FRAME);
 }
 template <class T>
 T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = 32,
                    source_location where = source_location::current()) {
-  return detail::shuffle(detail::WarpOp::ShflDown, mask, var, static_cast<int>(delta), width, where);
+  return detail::shuffle(detail::WarpOp::ShflDown, mask, var, static_cast<int>(delta), width, where, IMX_SIMT_FRAME);
 }
 template <class T>
 T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = 32,
                   source_location where = source_location::current()) {
-  return detail::shuffle(detail::WarpOp::ShflXor, mask, var, lane_mask, width, where);
+  return detail::shuffle(detail::WarpOp::ShflXor, mask, var, lane_mask, width, where, IMX_SIMT_FRAME);
 }
 
 inline unsigned __ballot_sync(unsigned mask, int predicate, source_location where = source_location::current()) {
   return static_cast<unsigned>(
-      detail::warp_collective(detail::WarpOp::Ballot, mask, predicate != 0, 0, 32, where));
+      detail::warp_collective(detail::WarpOp::Ballot, mask, predicate != 0, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline int __any_sync(unsigned mask, int predicate, source_location where = source_location::current()) {
-  return static_cast<int>(detail::warp_collective(detail::WarpOp::Any, mask, predicate != 0, 0, 32, where));
+  return static_cast<int>(detail::warp_collective(detail::WarpOp::Any, mask, predicate != 0, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline int __all_sync(unsigned mask, int predicate, source_location where = source_location::current()) {
-  return static_cast<int>(detail::warp_collective(detail::WarpOp::All, mask, predicate != 0, 0, 32, where));
+  return static_cast<int>(detail::warp_collective(detail::WarpOp::All, mask, predicate != 0, 0, 32, where, IMX_SIMT_FRAME));
 }
 
 // sm_80+ warp reductions.
 inline unsigned __reduce_add_sync(unsigned mask, unsigned value, source_location where = source_location::current()) {
-  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceAddU, mask, value, 0, 32, where));
+  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceAddU, mask, value, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline int __reduce_add_sync(unsigned mask, int value, source_location where = source_location::current()) {
   return static_cast<int>(detail::warp_collective(detail::WarpOp::ReduceAddI, mask,
-                                                  static_cast<std::uint32_t>(value), 0, 32, where));
+                                                  static_cast<std::uint32_t>(value), 0, 32, where, IMX_SIMT_FRAME));
 }
 inline unsigned __reduce_min_sync(unsigned mask, unsigned value, source_location where = source_location::current()) {
-  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceMinU, mask, value, 0, 32, where));
+  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceMinU, mask, value, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline int __reduce_min_sync(unsigned mask, int value, source_location where = source_location::current()) {
   return static_cast<int>(detail::warp_collective(detail::WarpOp::ReduceMinI, mask,
-                                                  static_cast<std::uint32_t>(value), 0, 32, where));
+                                                  static_cast<std::uint32_t>(value), 0, 32, where, IMX_SIMT_FRAME));
 }
 inline unsigned __reduce_max_sync(unsigned mask, unsigned value, source_location where = source_location::current()) {
-  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceMaxU, mask, value, 0, 32, where));
+  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceMaxU, mask, value, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline int __reduce_max_sync(unsigned mask, int value, source_location where = source_location::current()) {
   return static_cast<int>(detail::warp_collective(detail::WarpOp::ReduceMaxI, mask,
-                                                  static_cast<std::uint32_t>(value), 0, 32, where));
+                                                  static_cast<std::uint32_t>(value), 0, 32, where, IMX_SIMT_FRAME));
 }
 inline unsigned __reduce_and_sync(unsigned mask, unsigned value, source_location where = source_location::current()) {
-  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceAnd, mask, value, 0, 32, where));
+  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceAnd, mask, value, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline unsigned __reduce_or_sync(unsigned mask, unsigned value, source_location where = source_location::current()) {
-  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceOr, mask, value, 0, 32, where));
+  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceOr, mask, value, 0, 32, where, IMX_SIMT_FRAME));
 }
 inline unsigned __reduce_xor_sync(unsigned mask, unsigned value, source_location where = source_location::current()) {
-  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceXor, mask, value, 0, 32, where));
+  return static_cast<unsigned>(detail::warp_collective(detail::WarpOp::ReduceXor, mask, value, 0, 32, where, IMX_SIMT_FRAME));
 }
 
 // Fences: blocks of one launch may run on different OS threads, so they are real fences.

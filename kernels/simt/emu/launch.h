@@ -3,12 +3,19 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "kernels/simt/emu/types.h"
+
+namespace imx::simt {
+// IMX_SHARED's declared type; T may be an array type (float[32]).
+template <class T>
+using SharedType = T;
+}  // namespace imx::simt
 
 namespace imx::simt::detail {
 
@@ -67,6 +74,29 @@ class KernelBody {
   void (*call_)(const void*);
 };
 
+// Records, for the running GPU thread, the frame address of the kernel body's caller.
+void mark_kernel_entry_frame(const void* frame);
+
+// Static shared memory (IMX_SHARED): each declaration is a per-OS-thread slot (a block's
+// threads are fibers of one OS thread). Like dynamic shared memory it is filled with 0xFF
+// (NaN as float) before the first access of every block, so a kernel that reads shared
+// memory before writing it, or relies on what a previous block left there, fails here as
+// it may on the device, instead of reading zeros or stale values.
+struct StaticSharedSlot {
+  std::uint64_t block_serial;  // the block the contents were poisoned for (0: never)
+};
+// The slot's memory, poisoned if this is the block's first access to it.
+void* static_shared_memory(StaticSharedSlot& slot, void* bytes, std::size_t size);
+
+template <class T>
+struct StaticShared {
+  static_assert(std::is_trivially_default_constructible_v<T> && std::is_trivially_destructible_v<T>,
+                "IMX_SHARED: shared variables cannot have constructors or destructors (as in CUDA)");
+  StaticSharedSlot slot;
+  alignas(16) alignas(T) unsigned char bytes[sizeof(T)];
+  T& get() { return *reinterpret_cast<T*>(static_shared_memory(slot, bytes, sizeof(T))); }
+};
+
 // Validates the configuration (throws SimtError like a failed CUDA launch would report),
 // then runs every block of the grid to completion before returning.
 void run_grid(const LaunchConfig& config, KernelBody body);
@@ -85,7 +115,12 @@ class Launch {
                   "IMX_LAUNCH: the number of arguments does not match the kernel's parameters");
     const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
     void (*const kernel)(Params...) = kernel_;
-    const auto body = [kernel, &params] { std::apply(kernel, params); };
+    const auto body = [kernel, &params] {
+      // Where the kernel's own frames end on the fiber stack: barrier call paths are read
+      // from the barrier up to here (block_scheduler.cpp, call_path).
+      mark_kernel_entry_frame(__builtin_frame_address(0));
+      std::apply(kernel, params);
+    };
     run_grid(config_, KernelBody(body));
   }
 

@@ -17,6 +17,9 @@ namespace {
 struct FiberCancel {};
 
 __thread BlockScheduler* tls_scheduler = nullptr;
+// Counts the blocks this OS thread has started; static shared slots poisoned for an older
+// block are poisoned again at their next access.
+__thread std::uint64_t tls_block_serial = 0;
 
 std::string index_string(unsigned x, unsigned y, unsigned z) {
   char text[48];
@@ -44,11 +47,62 @@ GpuThread& current_gpu_thread(const char* what) {
   return *static_cast<GpuThread*>(const_cast<ThreadIdentity*>(tls_thread));
 }
 
+// The call path of a barrier: the return address of the barrier call itself (`pc`, which
+// tells apart the inlined copies of a helper) and those of every frame from the barrier's
+// caller (`frame`) up to the kernel's entry (`entry`), through the frame-pointer chain
+// (kernel code is built with -fno-omit-frame-pointer). Frames outside (frame, entry), or a
+// chain that does not climb, end the walk, so a bad chain can only shorten it.
+std::uint64_t call_path(const void* pc, const void* frame, const void* entry) {
+  constexpr int kMaxFrames = 32;
+  constexpr std::uintptr_t kMaxFrameBytes = 1u << 20;
+  const auto mix = [](std::uint64_t h, const void* v) {
+    h ^= reinterpret_cast<std::uintptr_t>(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+  };
+  std::uint64_t h = mix(0, pc);
+  const auto limit = reinterpret_cast<std::uintptr_t>(entry);
+  auto fp = reinterpret_cast<std::uintptr_t>(frame);
+  for (int depth = 0; depth < kMaxFrames && entry != nullptr && fp != 0 && fp < limit; ++depth) {
+    const void* const* slots = reinterpret_cast<const void* const*>(fp);
+    h = mix(h, slots[1]);  // the return address into this frame's caller
+    const auto next = reinterpret_cast<std::uintptr_t>(slots[0]);
+    if (next <= fp || next - fp > kMaxFrameBytes) break;
+    fp = next;
+  }
+  return h;
+}
+
+CallSite site_of(const char* operation, const std::source_location& where, const void* pc,
+                 const void* frame, const GpuThread& self) {
+  CallSite site = make_site(operation, where);
+  site.path = call_path(pc, frame, self.entry_frame);
+  return site;
+}
+
 }  // namespace
 
 bool same_site(const CallSite& a, const CallSite& b) {
   return a.line == b.line && a.column == b.column && a.operation == b.operation &&
          (a.file == b.file || std::strcmp(a.file, b.file) == 0);
+}
+
+bool same_call(const CallSite& a, const CallSite& b) { return a.path == b.path && same_site(a, b); }
+
+void mark_kernel_entry_frame(const void* frame) {
+  current_gpu_thread("the kernel entry").entry_frame = frame;
+}
+
+void* static_shared_memory(StaticSharedSlot& slot, void* bytes, std::size_t size) {
+  if (tls_thread == nullptr || tls_scheduler == nullptr) used_outside_kernel("IMX_SHARED");
+  if (slot.block_serial != tls_block_serial) {
+    // Not a write of the GPU thread that happens to touch the slot first: the block's
+    // threads all start after it (ThreadSanitizer would see a race with their first writes).
+    san::tsan_ignore_begin();
+    std::memset(bytes, 0xFF, size);
+    san::tsan_ignore_end();
+    slot.block_serial = tls_block_serial;
+  }
+  return bytes;
 }
 
 CallSite make_site(const char* operation, const std::source_location& where) {
@@ -64,15 +118,17 @@ TsanWarpGroup::~TsanWarpGroup() {
 
 // ---- device-side entry points ------------------------------------------------------------
 
-int block_barrier(BlockOp op, int predicate, const std::source_location& where) {
+int block_barrier(BlockOp op, int predicate, const std::source_location& where, const void* frame) {
   GpuThread& self = current_gpu_thread(block_op_name(op));
-  return tls_scheduler->block_barrier(self, op, predicate, make_site(block_op_name(op), where));
+  const CallSite site = site_of(block_op_name(op), where, __builtin_return_address(0), frame, self);
+  return tls_scheduler->block_barrier(self, op, predicate, site);
 }
 
 std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int param, int width,
-                              const std::source_location& where) {
+                              const std::source_location& where, const void* frame) {
   GpuThread& self = current_gpu_thread(warp_op_name(op));
-  return tls_scheduler->warp_collective(self, op, mask, value, param, width, make_site(warp_op_name(op), where));
+  const CallSite site = site_of(warp_op_name(op), where, __builtin_return_address(0), frame, self);
+  return tls_scheduler->warp_collective(self, op, mask, value, param, width, site);
 }
 
 int BlockScheduler::block_barrier(GpuThread& self, BlockOp op, int predicate, const CallSite& site) {
@@ -156,6 +212,7 @@ void BlockScheduler::prepare(const BlockRun& run) {
     thread.cancel = false;
     thread.result = 0;
     thread.error = nullptr;
+    thread.entry_frame = nullptr;
     if (thread.tsan_arrival != nullptr) {  // left by an aborted block
       san::tsan_acquire(thread.tsan_arrival);
       delete thread.tsan_arrival;
@@ -174,6 +231,7 @@ void BlockScheduler::prepare(const BlockRun& run) {
   push_released(released_);
 
   if (run.dynamic_shared != nullptr) std::memset(run.dynamic_shared, 0xFF, config.dynamic_shared_bytes);
+  ++tls_block_serial;  // static shared memory: poisoned at the block's first access
   context_.tsan_fiber = san::tsan_current_fiber();
   san::tsan_release(&start_token_);
 
@@ -275,6 +333,11 @@ void BlockScheduler::on_block_arrival(GpuThread& thread) {
     fail("threads of one block wait at different barriers: " + describe_thread(thread) + " at " +
          site_string(thread.site) + ", " + std::to_string(block_arrived_) + " other thread(s) at " +
          site_string(block_site_) + " (a block barrier inside a branch that not all threads take?)");
+  } else if (!same_call(block_site_, thread.site)) {
+    fail("threads of one block wait at different calls of the same barrier: " + describe_thread(thread) +
+         " and " + std::to_string(block_arrived_) + " other thread(s) at " + site_string(block_site_) +
+         ", reached through different calls (a helper holding a barrier called from two places, or under a "
+         "branch that not all threads take?)");
   }
   check_warp_waiters_on(thread, [&thread] { return "waits at " + site_string(thread.site); });
   if (++block_arrived_ == thread_count_) complete_block_barrier();
@@ -329,7 +392,7 @@ void BlockScheduler::on_warp_arrival(GpuThread& thread) {
         other.wait == Wait::Warp && has_lane(other.mask, thread.lane);
     if (!other_named) {
       // Lanes of one warp at the same collective must agree on the mask.
-      if (other_waits_for_this && same_site(other.site, thread.site)) {
+      if (other_waits_for_this && same_call(other.site, thread.site)) {
         fail(call() + ", but lane " + std::to_string(lane) + " called it with mask " + mask_string(other.mask) +
              ": lanes of a warp must pass the same mask to a collective");
       }
@@ -341,10 +404,12 @@ void BlockScheduler::on_warp_arrival(GpuThread& thread) {
       case Wait::Block:
         fail(call() + ", but lane " + std::to_string(lane) + " in that mask waits at " + site_string(other.site));
       case Wait::Warp:
-        if (same_site(other.site, thread.site) && other.mask == thread.mask) break;
+        if (same_call(other.site, thread.site) && other.mask == thread.mask) break;
         if (other_waits_for_this) {
+          const bool another_call = same_site(other.site, thread.site) && other.mask == thread.mask;
           fail(call() + ", but lane " + std::to_string(lane) + " in that mask waits in " + site_string(other.site) +
                " with mask " + mask_string(other.mask) +
+               (another_call ? " reached through a different call (a helper called from two places?)" : "") +
                ": lanes of a warp must meet at the same collective with the same mask");
         }
         complete = false;
@@ -482,7 +547,7 @@ std::string BlockScheduler::diagnose_deadlock() const {
     for (unsigned lane = 0; lane < 32; ++lane) {
       if (!has_lane(thread.mask, lane) || lane == thread.lane) continue;
       const GpuThread& other = *lane_thread(thread.warp, lane);
-      if (other.wait == Wait::Warp && same_site(other.site, thread.site) && other.mask == thread.mask) continue;
+      if (other.wait == Wait::Warp && same_call(other.site, thread.site) && other.mask == thread.mask) continue;
       return "deadlock: " + describe_thread(thread) + " waits in " + site_string(thread.site) + " with mask " +
              mask_string(thread.mask) + " for lane " + std::to_string(lane) + ", which " + describe_wait(other);
     }

@@ -24,8 +24,14 @@ struct CallSite {
   const char* function = "";
   unsigned line = 0;
   unsigned column = 0;
+  // Which call reached the site: a hash of the return addresses from the barrier up to the
+  // kernel's entry. Threads at one barrier must agree on it (same_call).
+  std::uint64_t path = 0;
 };
+// Same source location (file, line, column, operation).
 bool same_site(const CallSite& a, const CallSite& b);
+// Same location reached through the same calls: the same dynamic barrier.
+bool same_call(const CallSite& a, const CallSite& b);
 CallSite make_site(const char* operation, const std::source_location& where);
 
 enum class Wait : std::uint8_t { NotStarted, Runnable, Block, Warp, Done };
@@ -63,6 +69,7 @@ struct GpuThread : ThreadIdentity {
   std::uint64_t barrier_epoch = 0;
   TsanToken* tsan_arrival = nullptr;
   const TsanWarpGroup* tsan_group = nullptr;
+  const void* entry_frame = nullptr;  // mark_kernel_entry_frame: where call paths stop
   std::exception_ptr error;  // what the kernel body threw
   ThreadFiber fiber;
 };

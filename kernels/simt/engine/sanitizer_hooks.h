@@ -17,6 +17,9 @@
 #endif
 #if defined(IMX_SIMT_TSAN_ANNOTATE)
 #include <sanitizer/tsan_interface.h>
+// Exported by the ThreadSanitizer runtime, not declared by GCC 12's tsan_interface.h.
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
 #endif
 
 namespace imx::simt::detail::san {
@@ -106,6 +109,19 @@ inline void tsan_acquire(void* sync_object) {
   __tsan_acquire(sync_object);
 #else
   (void)sync_object;
+#endif
+}
+
+// Accesses of the calling fiber in between are not recorded (memory the engine prepares for
+// a whole block, such as poisoned shared memory).
+inline void tsan_ignore_begin() {
+#if defined(IMX_SIMT_TSAN_ANNOTATE)
+  __tsan_ignore_thread_begin();
+#endif
+}
+inline void tsan_ignore_end() {
+#if defined(IMX_SIMT_TSAN_ANNOTATE)
+  __tsan_ignore_thread_end();
 #endif
 }
 

@@ -8,7 +8,7 @@ namespace {
 
 template <bool kBarrier>
 IMX_KERNEL void broadcast_scale_kernel(const float* x, int n, float* out) {
-  __shared__ float scale;
+  IMX_SHARED(float, scale);
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (threadIdx.x == 0) scale = x[blockIdx.x * blockDim.x];
   if constexpr (kBarrier) __syncthreads();

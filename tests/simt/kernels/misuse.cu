@@ -76,6 +76,21 @@ IMX_KERNEL void syncwarp_at_two_sites_kernel() {
   }
 }
 
+// A helper holding a barrier, called at three places: threads < 32 at the first and second,
+// the others at the second and third. Every barrier instance is then met at the helper's one
+// source line, but through different calls (the first instance: call 1 against call 2).
+constexpr int kHelperBarrierLine = __LINE__ + 3;
+IMX_DEVICE void add_then_sync(float* sink, float value) {
+  sink[threadIdx.x] += value;
+  __syncthreads();
+}
+IMX_KERNEL void helper_barrier_shifted_calls_kernel(float* sink) {
+  sink[threadIdx.x] = 0.0f;
+  if (threadIdx.x < 32) add_then_sync(sink, 1.0f);
+  add_then_sync(sink, 2.0f);
+  if (threadIdx.x >= 32) add_then_sync(sink, 4.0f);
+}
+
 }  // namespace
 
 int misuse_line(Misuse kind) {
@@ -89,6 +104,7 @@ int misuse_line(Misuse kind) {
     case Misuse::ShuffleFullMaskPartialWarp: return kPartialWarpLine;
     case Misuse::ShuffleAgainstBlockBarrier: return kShuffleVsBarrierLine;
     case Misuse::SyncwarpAtTwoSites: return kSyncwarpLine;
+    case Misuse::HelperBarrierShiftedCalls: return kHelperBarrierLine;
   }
   return 0;
 }
@@ -129,6 +145,9 @@ void run_misuse(Misuse kind, int block, int param, cudaStream_t stream) {
       break;
     case Misuse::SyncwarpAtTwoSites:
       IMX_LAUNCH(syncwarp_at_two_sites_kernel, 1, block, 0, stream)();
+      break;
+    case Misuse::HelperBarrierShiftedCalls:
+      IMX_LAUNCH(helper_barrier_shifted_calls_kernel, 1, block, 0, stream)(sink);
       break;
   }
 }

@@ -16,7 +16,7 @@ IMX_KERNEL void write_one_past_end_kernel(float* out, int n) {
 
 // Shifted index into a static shared array: thread 31 writes tile[32].
 IMX_KERNEL void shared_one_past_end_kernel(float* out) {
-  __shared__ float tile[kWarp];
+  IMX_SHARED(float[kWarp], tile);
   tile[threadIdx.x + 1] = static_cast<float>(threadIdx.x);
   __syncthreads();
   out[threadIdx.x] = tile[threadIdx.x % kWarp];
@@ -32,7 +32,7 @@ IMX_KERNEL void dynamic_shared_one_past_end_kernel(float* out) {
 // Warp-synchronous exchange that relies on implicit lockstep: the __syncwarp() between the
 // write and the neighbour's read is missing.
 IMX_KERNEL void missing_syncwarp_kernel(const float* x, float* out) {
-  __shared__ float stage[kWarp];
+  IMX_SHARED(float[kWarp], stage);
   const unsigned lane = threadIdx.x;
   stage[lane] = x[lane] * 2.0f;
   out[lane] = stage[lane ^ 1u];

@@ -19,7 +19,7 @@ IMX_DEVICE void tree_reduce(float* s, unsigned count) {
 }
 
 IMX_KERNEL void block_sums_static_kernel(const float* x, int n, float* out) {
-  __shared__ float s[kStaticReduceCapacity];
+  IMX_SHARED(float[kStaticReduceCapacity], s);
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   s[threadIdx.x] = i < n ? x[i] : 0.0f;
   __syncthreads();

@@ -69,10 +69,22 @@ enum class Misuse {
   ShuffleFullMaskPartialWarp,  // full mask in a block whose last warp is partial
   ShuffleAgainstBlockBarrier,  // lane 1 waits at __syncthreads, the others __shfl_sync
   SyncwarpAtTwoSites,          // lanes < 16 and >= 16 at two different __syncwarp
+  HelperBarrierShiftedCalls,   // one helper's __syncthreads reached by different calls (block 64)
 };
 void run_misuse(Misuse kind, int block, int param = 0, cudaStream_t stream = 0);
 // The source line (in misuse.cu) of the offending call of each kind.
 int misuse_line(Misuse kind);
+
+// Kernels that use static shared memory (IMX_SHARED) as if it were initialised, which the
+// emulation catches by poisoning it (0xFF, NaN) at every block start.
+// out[b] = sum of block b's values, added one thread at a time into a shared total; with
+// `zero_first` false nobody zeroes the total first (right only if shared memory starts at 0).
+void shared_block_totals(const float* x, int n, int block, bool zero_first, float* out, cudaStream_t stream = 0);
+// out[i] = x[i] * lut[i % kSharedTable], the table staged in shared memory; with
+// `every_block_loads` false only block 0 stages it (right only if later blocks inherit it).
+constexpr int kSharedTable = 16;
+void shared_table_scale(const float* lut, const float* x, int n, int block, bool every_block_loads, float* out,
+                        cudaStream_t stream = 0);
 
 // Sanitizer-detected planted bugs (run by planted_bug_driver under TSan / ASan).
 // out must hold n floats; the kernel writes out[n] as well (one past the end).

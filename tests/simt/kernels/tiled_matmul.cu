@@ -8,8 +8,8 @@ namespace {
 
 template <bool kSyncAfterLoad, bool kSyncAfterCompute>
 IMX_KERNEL void tiled_matmul_kernel(const float* a, const float* b, float* c, int m, int n, int k) {
-  __shared__ float a_tile[kMatmulTile][kMatmulTile];
-  __shared__ float b_tile[kMatmulTile][kMatmulTile];
+  IMX_SHARED(float[kMatmulTile][kMatmulTile], a_tile);
+  IMX_SHARED(float[kMatmulTile][kMatmulTile], b_tile);
   const int tx = threadIdx.x;
   const int ty = threadIdx.y;
   const int row = blockIdx.y * kMatmulTile + ty;

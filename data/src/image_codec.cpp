@@ -73,6 +73,29 @@ void check_jpeg_segments(ByteView bytes, const std::string& source) {
   }
 }
 
+// stb_image grows its buffer of compressed data by each chunk's declared length before it reads
+// the chunk, so a length past the end of the file (up to 2^31) becomes a huge allocation: walk
+// the chunks first and refuse any that claims more bytes than the file has.
+void check_png_chunks(ByteView bytes, const std::string& source) {
+  const std::size_t size = bytes.size();
+  std::size_t pos = 8;  // after the signature
+  while (pos + 8 <= size) {
+    const std::size_t length = (std::size_t{bytes[pos]} << 24) | (std::size_t{bytes[pos + 1]} << 16) |
+                               (std::size_t{bytes[pos + 2]} << 8) | bytes[pos + 3];
+    const std::string type(reinterpret_cast<const char*>(bytes.data() + pos + 4), 4);
+    if (length > size - pos - 8 || size - pos - 8 - length < 4)
+      fail(source, "corrupt or truncated PNG: chunk '", type, "' at byte ", pos, " declares ", length,
+           " bytes, the file has ", size - pos - 8, " after its header");
+    if (type == "IEND") return;
+    pos += 12 + length;  // length, type, data, CRC
+  }
+}
+
+bool is_png(ByteView bytes) {
+  static constexpr std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  return bytes.size() >= 8 && std::equal(kSignature, kSignature + 8, bytes.data());
+}
+
 int checked_length(ByteView bytes, const std::string& source) {
   if (bytes.empty()) fail(source, "empty file: expected a PNG or JPEG image");
   if (bytes.size() > 0x7fffffffu) fail(source, "image file of ", bytes.size(), " bytes is too large");
@@ -121,6 +144,7 @@ ImageInfo image_info(ByteView bytes, const std::string& source) {
   // Every decode starts here, so this guards stb's header and pixel decoding alike.
   // stb tries JPEG on anything starting with 0xff (fill bytes may precede SOI).
   if (bytes[0] == 0xff) check_jpeg_segments(bytes, source);
+  if (is_png(bytes)) check_png_chunks(bytes, source);
   ImageInfo info;
   if (!detail::stb_info(bytes.data(), length, &info.width, &info.height, &info.channels))
     fail(source, "not a readable PNG or JPEG image: ", detail::stb_failure_reason());

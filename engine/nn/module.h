@@ -22,6 +22,9 @@ class Module {
   Named named_parameters() const;
   Named named_buffers() const;  // running statistics
   std::vector<Tensor> parameters() const;
+  // This module and every descendant, depth first in registration order (e.g. to find the
+  // batch-norm layers of a model).
+  std::vector<Module*> modules();
 
   void train(bool on = true);
   void eval() { train(false); }
@@ -75,6 +78,10 @@ class BatchNorm : public Module {
     return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_);
   }
   Tensor weight, bias, running_mean, running_var;
+  // Weight of the current batch in the running-statistics update; 1/(k+1) at the k-th batch
+  // (0-based) makes the running statistics the plain average over batches.
+  double momentum() const { return momentum_; }
+  void set_momentum(double m) { momentum_ = m; }
 
  private:
   double momentum_, eps_;

@@ -80,7 +80,7 @@ nlohmann::json to_json(const Report& r) {
           {"test_images", r.test_images},
           {"classes", r.classes},
           {"budget", eval::to_json(r.budget)},
-          {"knn", {{"k", r.knn_k}, {"temperature", r.knn_temperature}, {"similarity", "cosine"}}},
+          {"knn_settings", {{"k", r.knn_k}, {"temperature", r.knn_temperature}, {"similarity", "cosine"}}},
           {"accuracy", rows},
           {"dependency", dependency},
           {"seconds", r.seconds}};

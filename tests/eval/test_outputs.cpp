@@ -52,7 +52,7 @@ TEST_CASE("the JSON report holds every field of the table", "[eval][outputs]") {
   CHECK(j.at("encoder_epoch") == 3);
   CHECK(j.at("budget").at("preset") == "quick");
   CHECK(j.at("budget").at("probe_epochs") == 2);
-  CHECK(j.at("knn").at("k") == 20);
+  CHECK(j.at("knn_settings").at("k") == 20);
   REQUIRE(j.at("accuracy").size() == 2);
   const auto& row = j.at("accuracy")[0];
   CHECK(row.at("features") == "conv");

@@ -25,6 +25,9 @@ class Module {
   // Random streams whose position is part of the state (dropout masks), so that a checkpoint
   // can hold them and a resumed run draws what an uninterrupted one would.
   std::vector<std::pair<std::string, Generator*>> named_generators() const;
+  // This module and every descendant, depth first in registration order (e.g. to find the
+  // batch-norm layers of a model).
+  std::vector<Module*> modules();
 
   void train(bool on = true);
   void eval() { train(false); }
@@ -80,6 +83,10 @@ class BatchNorm : public Module {
     return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_);
   }
   Tensor weight, bias, running_mean, running_var;
+  // Weight of the current batch in the running-statistics update; 1/(k+1) at the k-th batch
+  // (0-based) makes the running statistics the plain average over batches.
+  double momentum() const { return momentum_; }
+  void set_momentum(double m) { momentum_ = m; }
 
  private:
   double momentum_, eps_;

@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "losses/dim/dim_losses.h"
+#include "losses/dim/mi_cuda_bridge.h"
 #include "losses/dim/score_losses.h"
 #include "tests/mi/mi_test_util.h"
 
@@ -38,4 +39,27 @@ TEST_CASE("mi_loss forms only the gradients that are needed", "[mi][glue]") {
     const std::vector<Tensor> g = grad({loss}, {L2}, {Tensor::full({}, 2.5, DType::F64)});
     CHECK(mi::test::rel_err(g[0].to_vector(), L.grad().to_vector()) <= 1e-14);
   }
+}
+
+TEST_CASE("the CUDA path choice: cuBLAS while the score matrix fits the budget, fused beyond", "[mi][glue]") {
+  using detail::MiCudaPath;
+  const detail::MiCudaOptions defaults = detail::mi_cuda_options_from(nullptr, nullptr);
+  CHECK(defaults.blas_budget_bytes == std::size_t(256) << 20);
+  CHECK(defaults.precision == detail::MiCudaPrecision::fp32);
+  // The training sizes fit the default budget: B=64 P=64 (1 MiB), B=512 P=225 K=1 (225 MiB).
+  CHECK(detail::choose_mi_cuda_path({64, 64, 512, 1}, mi::Impl::fused, defaults) == MiCudaPath::blas);
+  CHECK(detail::choose_mi_cuda_path({512, 225, 2048, 1}, mi::Impl::fused, defaults) == MiCudaPath::blas);
+  // K = 4 at B = 512 is 900 MiB: the fused kernels, whose memory stays bounded.
+  CHECK(detail::choose_mi_cuda_path({512, 225, 512, 4}, mi::Impl::fused, defaults) == MiCudaPath::fused);
+  CHECK(detail::choose_mi_cuda_path({64, 64, 512, 1}, mi::Impl::unfused, defaults) == MiCudaPath::unfused);
+  CHECK_THROWS(detail::choose_mi_cuda_path({64, 64, 512, 1}, mi::Impl::naive, defaults));
+
+  const detail::MiCudaOptions never = detail::mi_cuda_options_from("0", "bf16");
+  CHECK(never.blas_budget_bytes == 0);
+  CHECK(never.precision == detail::MiCudaPrecision::bf16);
+  CHECK(detail::choose_mi_cuda_path({2, 1, 1, 1}, mi::Impl::fused, never) == MiCudaPath::fused);
+  CHECK(detail::mi_cuda_options_from("1.5", "tf32").blas_budget_bytes == std::size_t(1536) * 1024);
+  CHECK_THROWS(detail::mi_cuda_options_from("lots", nullptr));
+  CHECK_THROWS(detail::mi_cuda_options_from("-1", nullptr));
+  CHECK_THROWS(detail::mi_cuda_options_from(nullptr, "fp16"));
 }

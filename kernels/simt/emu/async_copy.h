@@ -24,7 +24,36 @@
 #include "kernels/simt/emu/error.h"
 #include "kernels/simt/emu/launch.h"
 
+#if defined(__SANITIZE_THREAD__)
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
+#endif
+
 namespace imx::simt::detail {
+
+// The emulation's own bookkeeping (per-thread copy queues, per-warp scratch) lives in the
+// instrumented kernel build but is ordered by the fiber scheduler, which ThreadSanitizer does not
+// see: accesses inside this scope are not recorded. Only bookkeeping goes inside it; the
+// kernel-visible reads of the copy sources and writes of the destinations stay outside.
+struct UnseenBySanitizer {
+#if defined(__SANITIZE_THREAD__)
+  UnseenBySanitizer() {
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+  }
+  ~UnseenBySanitizer() {
+    AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+  }
+#endif
+  UnseenBySanitizer(const UnseenBySanitizer&) = delete;
+  UnseenBySanitizer& operator=(const UnseenBySanitizer&) = delete;
+#if !defined(__SANITIZE_THREAD__)
+  UnseenBySanitizer() = default;
+#endif
+};
 
 struct PendingCopy {
   void* dst;
@@ -88,11 +117,13 @@ inline void __pipeline_memcpy_async(void* dst_shared, const void* src_global, st
     async_copy_misuse("source not aligned to " + std::to_string(size_and_align) + " bytes");
   detail::PendingCopy copy{dst_shared, static_cast<unsigned>(size_and_align), {}};
   if (copied > 0) std::memcpy(copy.bytes, src_global, copied);  // ASan sees an out-of-bounds source
+  const detail::UnseenBySanitizer bookkeeping;
   detail::async_lane().open.push_back(copy);
 }
 
 // Closes the current group (possibly empty), as cp.async.commit_group.
 inline void __pipeline_commit() {
+  const detail::UnseenBySanitizer bookkeeping;
   detail::AsyncCopyLane& lane = detail::async_lane();
   lane.groups.push_back(std::move(lane.open));
   lane.open.clear();
@@ -101,11 +132,19 @@ inline void __pipeline_commit() {
 // Completes the calling thread's committed groups until at most `prior` remain in flight, as
 // cp.async.wait_group: only now does shared memory change.
 inline void __pipeline_wait_prior(std::size_t prior) {
-  detail::AsyncCopyLane& lane = detail::async_lane();
-  while (lane.groups.size() > prior) {
-    for (const detail::PendingCopy& c : lane.groups.front()) std::memcpy(c.dst, c.bytes, c.size);
-    lane.groups.pop_front();
+  std::vector<detail::PendingCopy> done;
+  {
+    const detail::UnseenBySanitizer bookkeeping;
+    detail::AsyncCopyLane& lane = detail::async_lane();
+    while (lane.groups.size() > prior) {
+      done.insert(done.end(), lane.groups.front().begin(), lane.groups.front().end());
+      lane.groups.pop_front();
+    }
   }
+  // The writes ThreadSanitizer must see: by this thread, now.
+  for (const detail::PendingCopy& c : done) std::memcpy(c.dst, c.bytes, c.size);
+  const detail::UnseenBySanitizer bookkeeping;
+  done = {};  // freed unseen as well
 }
 
 }  // namespace imx::simt::device_api

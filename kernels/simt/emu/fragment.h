@@ -140,7 +140,10 @@ constexpr std::uint64_t kind_seed() {
 
 // Per-warp scratch for mma_sync: room for the largest operands (16x16 + 16x16 + 16x16).
 inline constexpr int kScratchPerWarp = 3 * 256;
+// (Its contents are ordered by the two __syncwarp of mma_sync; only the pointer's lazy
+// creation is bookkeeping.)
 inline float* warp_scratch(unsigned warp) {
+  const simt::detail::UnseenBySanitizer bookkeeping;
   static thread_local std::unique_ptr<float[]> scratch(new float[32 * kScratchPerWarp]);
   return scratch.get() + static_cast<std::size_t>(warp) * kScratchPerWarp;
 }

@@ -25,9 +25,10 @@ struct ScoreSource {
 void sweep_pointwise(Estimator e, const Plan& plan, const ScoreSource& source, int64_t c_begin,
                      int64_t c_end, float* ds, int64_t ld_ds, float grad_scale,
                      PointwiseSums* partials, bool accumulate, cudaStream_t stream);
-// dv/infoNCE forward over all columns: row partial log-sum-exps ([R][splits]) and positives.
+// dv/infoNCE forward over all columns: row partial log-sum-exps ([R][splits]) and positives;
+// every score also to store_scores (R x C) when it is not null.
 void sweep_lse_stats(Estimator e, const Plan& plan, const ScoreSource& source,
-                     LsePart<float>* row_partials, float* pos_scores, cudaStream_t stream);
+                     LsePart<float>* row_partials, float* pos_scores, float* store_scores, cudaStream_t stream);
 // dv/infoNCE backward over columns [c_begin, c_end): dS as in sweep_pointwise.
 void sweep_lse_grad(Estimator e, const Plan& plan, const ScoreSource& source, int64_t c_begin,
                     int64_t c_end, const float* group_lse, const float* group_weight,

@@ -8,7 +8,8 @@
 // Per estimator family:
 //   f-divergences  one sweep per chunk: loss sums and dS together, then dL, dG (3 products);
 //   dv / infoNCE   a statistics sweep over all columns, the combine, then one sweep per chunk
-//                  forming dS from N and a, then dL, dG (4 products fused, 3 unfused).
+//                  forming dS from N and a, then dL, dG (4 products fused, 3 unfused; 3 fused
+//                  too when dS fits in one chunk: the statistics sweep then stores S there).
 #include <stdexcept>
 #include <string>
 
@@ -71,13 +72,20 @@ void run_estimator(const Plan& plan, const Workspace& ws, const Call& call, cons
     combine_pointwise(plan, ws.pointwise_partials, call.loss, call.stream);
     return;
   }
-  sweep_lse_stats(call.e, plan, source, ws.row_partials, ws.pos_scores, call.stream);
+  // Store when it fits, recompute when it does not: when the backward keeps dS for all columns
+  // at once (one chunk), the statistics sweep leaves S in that buffer and the backward reads it
+  // (dS overwrites it in place) instead of recomputing every score tile.
+  const bool store_scores = source.scores == nullptr && plan.grads && plan.chunk_cols == C && ld_ds == C;
+  sweep_lse_stats(call.e, plan, source, ws.row_partials, ws.pos_scores, store_scores ? ds_base : nullptr,
+                  call.stream);
   combine_lse(call.e, plan, ws, call.loss, call.stream);
   if (!plan.grads) return;
+  const ScoreSource backward_source =
+      store_scores ? ScoreSource{source.global, source.local, ds_base, source.precision} : source;
   for (int64_t c0 = 0; c0 < C; c0 += plan.chunk_cols) {
     const int64_t c1 = c0 + plan.chunk_cols < C ? c0 + plan.chunk_cols : C;
-    sweep_lse_grad(call.e, plan, source, c0, c1, ws.group_lse, ws.group_weight, call.grad_scale, ds_base, ld_ds,
-                   call.stream);
+    sweep_lse_grad(call.e, plan, backward_source, c0, c1, ws.group_lse, ws.group_weight, call.grad_scale, ds_base,
+                   ld_ds, call.stream);
     gradient_products(plan, ws, call, ds_base, ld_ds, c0, c1);
   }
 }

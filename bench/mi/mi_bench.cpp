@@ -1,6 +1,8 @@
 // `dim-bench mi`: forward and forward+backward time of the fused MI kernel beside the unfused
 // baseline and the naive materializing path, in the same run, with the achieved GFLOP/s
 // against an OpenBLAS sgemm ceiling measured in this run and the scratch memory each needs.
+// With --device cuda: the cuBLAS path and the CUDA kernels per precision against the cuBLAS
+// GEMMs of the same problem and the device peak (run_cuda).
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -33,7 +35,8 @@ struct Args {
   std::vector<int64_t> B, P, D;
   int64_t K = 1;
   std::string device = "cpu";
-  std::vector<std::string> impls{"naive", "unfused", "fused"};
+  std::vector<std::string> impls;  // empty: cpu naive, unfused, fused; cuda blas, fused
+  std::vector<std::string> precisions{"fp32", "tf32", "bf16"};  // --device cuda only
   bool all = false, json = false;
   int reps = 3, threads = 0;
   int64_t tile = 0;
@@ -153,49 +156,148 @@ Row measure(const Case& c, Impl impl, Data& data, const Args& a, int threads) {
   return row;
 }
 
-// The CUDA kernels (losses/mi_cuda) on device tensors, timed with the stream synchronized.
-// Extra memory is the kernels' workspace; naive is CPU-only.
-Row measure_cuda(const Case& c, Impl impl, const Args& a) {
-  Row row{c, impl, std::nullopt};
-  if (impl == Impl::naive) {
-    row.skipped = "naive runs on the CPU only";
-    return row;
+// --device cuda: every path (cuBLAS around the estimator sweeps, fused kernels, unfused
+// kernels) in every precision asked for, beside the cuBLAS GEMMs of the same problem (S, dL,
+// dG alone: what any formulation must at least run) and the datasheet peak. One JSON object per
+// (case, precision, path), keys stable for the GPU bundle and any sibling rows (a PyTorch
+// formulation can print the same keys with its own "impl").
+struct CudaRow {
+  Case c;
+  detail::MiCudaPath path;
+  detail::MiCudaPrecision precision;
+  std::optional<std::string> skipped;
+  double fwd_ms = 0, fwd_bwd_ms = 0, gemm_ms = 0, extra_mb = 0;
+};
+
+// H200 SXM dense rates by the datasheet (TFLOP/s): a lead, not a measurement
+// (/work/.library/device/H200.md); the measured comparison is the cuBLAS GEMM column.
+double peak_tflops(detail::MiCudaPrecision p) {
+  switch (p) {
+    case detail::MiCudaPrecision::fp32: return 67.0;
+    case detail::MiCudaPrecision::tf32: return 495.0;
+    case detail::MiCudaPrecision::bf16: return 990.0;
   }
-  const std::size_t need = detail::mi_cuda_workspace_bytes(c.pb, c.e, impl, true);
+  return 0.0;
+}
+
+double mi_flops(const Problem& pb) { return 6.0 * double(pb.rows()) * double(pb.cols()) * double(pb.D); }
+
+std::vector<Case> default_cuda_cases(int64_t K) {
+  std::vector<Case> cases;
+  for (Estimator e : {Estimator::infonce, Estimator::jsd}) {
+    cases.push_back({e, {64, 64, 512, K}, {}});     // the training size
+    cases.push_back({e, {512, 225, 2048, K}, {}});  // the target size of the tensor-core kernels
+  }
+  return cases;
+}
+
+CudaRow measure_cuda(const Case& c, detail::MiCudaPath path, detail::MiCudaPrecision precision, const Args& a) {
+  CudaRow row{c, path, precision, std::nullopt};
+  const std::size_t need = detail::mi_cuda_path_workspace_bytes(c.pb, c.e, path, true);
   if (double(need) > a.max_gb * 1e9) {
     row.skipped = "needs " + std::to_string(double(need) / 1e9) + " GB of workspace";
     return row;
   }
   Generator gen(1);
-  const Tensor L = uniform({c.pb.B, c.pb.P, c.pb.D}, -1, 1, gen, DType::F32, Device::CUDA);
-  const Tensor G = uniform({c.pb.B, c.pb.K, c.pb.D}, -1, 1, gen, DType::F32, Device::CUDA);
+  const float half = float(std::sqrt(3.0 * 2.0 / std::sqrt(double(c.pb.D))));  // scores of a few units
+  const Tensor L = uniform({c.pb.B, c.pb.P, c.pb.D}, -half, half, gen, DType::F32, Device::CUDA);
+  const Tensor G = uniform({c.pb.B, c.pb.K, c.pb.D}, -half, half, gen, DType::F32, Device::CUDA);
   Tensor loss = Tensor::empty({}, DType::F32, Device::CUDA);
   Tensor gl = Tensor::empty(L.shape(), DType::F32, Device::CUDA);
   Tensor gg = Tensor::empty(G.shape(), DType::F32, Device::CUDA);
   Backend& dev = backend(Device::CUDA);
   row.fwd_ms = median_ms(a.reps, [&] {
-    detail::mi_cuda(c.pb, c.e, impl, L, G, loss, nullptr, nullptr);
+    detail::mi_cuda_path(c.pb, c.e, path, precision, L, G, loss, nullptr, nullptr);
     dev.synchronize();
   });
   row.fwd_bwd_ms = median_ms(a.reps, [&] {
-    detail::mi_cuda(c.pb, c.e, impl, L, G, loss, &gl, &gg);
+    detail::mi_cuda_path(c.pb, c.e, path, precision, L, G, loss, &gl, &gg);
+    dev.synchronize();
+  });
+  row.gemm_ms = median_ms(a.reps, [&] {
+    detail::mi_cuda_gemms(c.pb, precision, L, G, gl, gg);
     dev.synchronize();
   });
   row.extra_mb = double(need) / 1e6;
   return row;
 }
 
-// The CUDA backend's matrix-product ceiling: a float32 n^3 product through cuBLAS (exact
-// float32 math unless IMX_CUDA_TF32 is set), best of 3.
-double cuda_ceiling_gflops(int n) {
-  Generator gen(2);
-  const Tensor x = uniform({n, n}, -1, 1, gen, DType::F32, Device::CUDA);
-  Backend& dev = backend(Device::CUDA);
-  const double s = best_seconds(3, [&] {
-    matmul(x, x);
-    dev.synchronize();
-  });
-  return 2.0 * n * double(n) * n / s / 1e9;
+void print_cuda_json(const CudaRow& r) {
+  const double flops = mi_flops(r.c.pb), peak = peak_tflops(r.precision);
+  nlohmann::json j{{"bench", "mi"},
+                   {"device", "cuda"},
+                   {"estimator", std::string(mi::estimator_name(r.c.e))},
+                   {"impl", detail::mi_cuda_path_name(r.path)},
+                   {"precision", detail::mi_cuda_precision_name(r.precision)},
+                   {"B", r.c.pb.B},
+                   {"P", r.c.pb.P},
+                   {"D", r.c.pb.D},
+                   {"K", r.c.pb.K},
+                   {"flops", flops},
+                   {"peak_tflops", peak}};
+  if (r.skipped) {
+    j["skipped"] = *r.skipped;
+    for (const char* k : {"fwd_ms", "fwd_bwd_ms", "tflops", "cublas_gemm_ms", "cublas_gemm_tflops",
+                          "pct_of_cublas_gemm", "pct_of_peak", "extra_mem_mb"})
+      j[k] = nullptr;
+  } else {
+    const double tflops = flops / (r.fwd_bwd_ms * 1e-3) / 1e12, gemm = flops / (r.gemm_ms * 1e-3) / 1e12;
+    j["fwd_ms"] = r.fwd_ms;
+    j["fwd_bwd_ms"] = r.fwd_bwd_ms;
+    j["tflops"] = tflops;
+    j["cublas_gemm_ms"] = r.gemm_ms;
+    j["cublas_gemm_tflops"] = gemm;
+    j["pct_of_cublas_gemm"] = 100.0 * tflops / gemm;
+    j["pct_of_peak"] = 100.0 * tflops / peak;
+    j["extra_mem_mb"] = r.extra_mb;
+  }
+  std::cout << j.dump() << std::endl;
+}
+
+void print_cuda_human(const CudaRow& r) {
+  std::printf("%-14s %-8s %-5s %4lld %4lld %5lld %2lld ", std::string(mi::estimator_name(r.c.e)).c_str(),
+              detail::mi_cuda_path_name(r.path), detail::mi_cuda_precision_name(r.precision), (long long)r.c.pb.B,
+              (long long)r.c.pb.P, (long long)r.c.pb.D, (long long)r.c.pb.K);
+  if (r.skipped) {
+    std::printf("skipped: %s\n", r.skipped->c_str());
+    return;
+  }
+  const double flops = mi_flops(r.c.pb);
+  const double tflops = flops / (r.fwd_bwd_ms * 1e-3) / 1e12, gemm = flops / (r.gemm_ms * 1e-3) / 1e12;
+  std::printf("%9.3f %11.3f %8.1f %9.1f %6.0f%% %6.0f%% %10.1f\n", r.fwd_ms, r.fwd_bwd_ms, tflops, gemm,
+              100.0 * tflops / gemm, 100.0 * tflops / peak_tflops(r.precision), r.extra_mb);
+  std::fflush(stdout);
+}
+
+void run_cuda(const Args& a) {
+  if (!cuda_backend_available()) throw std::runtime_error("--device cuda: " + cuda_unavailable_reason());
+  std::vector<detail::MiCudaPath> paths;
+  for (const std::string& name : a.impls) {
+    if (name == "blas") paths.push_back(detail::MiCudaPath::blas);
+    else if (name == "fused") paths.push_back(detail::MiCudaPath::fused);
+    else if (name == "unfused") paths.push_back(detail::MiCudaPath::unfused);
+    else
+      throw std::runtime_error("--impl on cuda: blas, fused or unfused, got '" + name + "'");
+  }
+  if (paths.empty()) paths = {detail::MiCudaPath::blas, detail::MiCudaPath::fused};
+  std::vector<detail::MiCudaPrecision> precisions;
+  for (const std::string& p : a.precisions) precisions.push_back(detail::mi_cuda_options_from(nullptr, p.c_str()).precision);
+  const bool any_filter = !a.estimators.empty() || !a.B.empty() || !a.P.empty() || !a.D.empty();
+  const std::vector<Case> cases = a.all || any_filter ? selected_cases(a) : default_cuda_cases(a.K);
+  if (!a.json) {
+    std::printf("TFLOP/s = 6*(B*K)*(B*P)*D / fwd+bwd time; cuBLAS GEMM = the same three products alone "
+                "(S, dL, dG) in the same precision; peak = H200 datasheet (dense); median of %d reps\n",
+                a.reps);
+    std::printf("%-14s %-8s %-5s %4s %4s %5s %2s %9s %11s %8s %9s %7s %7s %10s\n", "estimator", "impl", "prec", "B",
+                "P", "D", "K", "fwd ms", "fwd+bwd ms", "TFLOP/s", "GEMM TF/s", "%GEMM", "%peak", "extra MB");
+  }
+  for (const Case& c : cases)
+    for (detail::MiCudaPrecision p : precisions)
+      for (detail::MiCudaPath path : paths) {
+        const CudaRow r = measure_cuda(c, path, p, a);
+        if (a.json) print_cuda_json(r);
+        else print_cuda_human(r);
+      }
 }
 
 void print_json(const Row& r, double ceiling, int threads) {
@@ -253,11 +355,14 @@ void print_human(const Row& r, double ceiling, const std::map<Impl, double>& bas
 void run(const Args& a) {
   if (a.device != "cpu" && a.device != "cuda")
     throw std::runtime_error("--device must be cpu or cuda, got '" + a.device + "'");
-  const bool cuda = a.device == "cuda";
-  if (cuda && !cuda_backend_available()) throw std::runtime_error("--device cuda: " + cuda_unavailable_reason());
   if (a.reps < 1) throw std::runtime_error("--reps must be >= 1, got " + std::to_string(a.reps));
+  if (a.device == "cuda") {
+    run_cuda(a);
+    return;
+  }
   std::vector<Impl> impls;
   for (const std::string& name : a.impls) impls.push_back(mi::parse_impl(name));
+  if (impls.empty()) impls = {Impl::naive, Impl::unfused, Impl::fused};
   std::sort(impls.begin(), impls.end());  // naive, unfused, fused: baselines first
   const std::vector<Case> cases = selected_cases(a);
   const int threads = mi::resolve_threads(mi::Options{.threads = a.threads});
@@ -268,12 +373,11 @@ void run(const Args& a) {
   for (const Case& c : cases) {
     // Re-measured for every case: on a shared machine the available compute drifts, and the
     // percentages should compare against the ceiling of the same moment.
-    const double ceiling = cuda ? cuda_ceiling_gflops(std::max(a.ceiling_n, 8192))
-                                : sgemm_ceiling_gflops(threads, a.ceiling_n);
+    const double ceiling = sgemm_ceiling_gflops(threads, a.ceiling_n);
     std::map<Impl, double> baseline_ms;
     for (Impl impl : impls) {
       if (!c.only.empty() && std::find(c.only.begin(), c.only.end(), impl) == c.only.end()) continue;
-      Row r = cuda ? measure_cuda(c, impl, a) : measure(c, impl, data, a, threads);
+      Row r = measure(c, impl, data, a, threads);
       r.device = a.device;
       if (!r.skipped) baseline_ms[impl] = r.fwd_bwd_ms;
       if (a.json) print_json(r, ceiling, threads);
@@ -295,10 +399,15 @@ void add_mi_subcommand(CLI::App& app) {
   sub->add_option("--D", args->D, "Feature widths (grid: 64,512,2048)")->delimiter(',');
   sub->add_option("--K", args->K, "Global vectors per image")->capture_default_str();
   sub->add_option("--device", args->device,
-                  "cpu, or cuda (the fused and unfused CUDA kernels; the ceiling is then a cuBLAS "
-                  "float32 product of at least 8192^3)")
+                  "cpu, or cuda: the cuBLAS path and the fused (and, with --impl, unfused) kernels in "
+                  "each --precision, against the cuBLAS GEMMs of the same problem and the H200 peak")
       ->capture_default_str();
-  sub->add_option("--impl", args->impls, "Implementations to time (fused, unfused, naive)")->delimiter(',');
+  sub->add_option("--impl", args->impls,
+                  "Implementations to time (cpu: fused, unfused, naive; cuda: blas, fused, unfused; "
+                  "default on cuda: blas, fused)")
+      ->delimiter(',');
+  sub->add_option("--precision", args->precisions, "cuda: products in fp32, tf32, bf16 (default all three)")
+      ->delimiter(',');
   sub->add_flag("--all", args->all, "Whole grid: every estimator x B x P x D (long)");
   sub->add_flag("--json", args->json, "One JSON object per line instead of the table");
   sub->add_option("--reps", args->reps, "Timed repetitions (median reported) after one warm-up")->capture_default_str();

@@ -36,29 +36,28 @@ Tensor mi_loss(const Tensor& local, const Tensor& global, mi::Estimator estimato
     fail("mi_loss", e.what());
   }
 
-  // One pass computes the loss and, when they will be needed, both gradients.
-  const bool want_grads = grad_enabled() && (local.requires_grad() || global.requires_grad());
+  // One pass computes the loss and the gradients that will be needed, and only those (a
+  // frozen encoder's local features, say, need no dL: the kernels then skip its product).
+  const bool record_on = grad_enabled();
+  const bool want_gl = record_on && local.requires_grad(), want_gg = record_on && global.requires_grad();
   Tensor gl, gg, loss;
-  if (want_grads) {
-    gl = Tensor::empty(local.shape(), local.dtype(), local.device());
-    gg = Tensor::empty(g3.shape(), local.dtype(), local.device());
-  }
+  if (want_gl) gl = Tensor::empty(local.shape(), local.dtype(), local.device());
+  if (want_gg) gg = Tensor::empty(g3.shape(), local.dtype(), local.device());
   if (local.device() == Device::CUDA) {
     loss = Tensor::empty({}, local.dtype(), local.device());
-    detail::mi_cuda(pb, estimator, impl, local, g3, loss, want_grads ? &gl : nullptr,
-                    want_grads ? &gg : nullptr);
+    detail::mi_cuda(pb, estimator, impl, local, g3, loss, want_gl ? &gl : nullptr, want_gg ? &gg : nullptr);
   } else {
     const double value = dispatch(local.dtype(), [&]<class T>() {
-      return run_mi<T>(pb, estimator, impl, local, g3, want_grads ? &gl : nullptr,
-                       want_grads ? &gg : nullptr);
+      return run_mi<T>(pb, estimator, impl, local, g3, want_gl ? &gl : nullptr, want_gg ? &gg : nullptr);
     });
     loss = Tensor::full({}, value, local.dtype());
   }
-  if (!want_grads) return loss;
-  gg = reshape(gg, global.shape());
+  if (!want_gl && !want_gg) return loss;
+  if (want_gg) gg = reshape(gg, global.shape());
   return record(loss, "mi_loss", {local, global}, [gl, gg](const Tensor& up) {
-    const double s = up.item();
-    return std::vector<Tensor>{scale(gl, s), scale(gg, s)};
+    // The upstream gradient stays where it is: a device-side multiply by the 0-d tensor, no
+    // up.item() (which would synchronize the host with the CUDA stream every step).
+    return std::vector<Tensor>{gl.defined() ? mul(gl, up) : Tensor(), gg.defined() ? mul(gg, up) : Tensor()};
   });
 }
 

@@ -16,4 +16,17 @@ size_t mi_cuda_workspace_bytes(const mi::Problem&, mi::Estimator, mi::Impl, bool
   throw Error("mi_loss: infomax was built without CUDA");
 }
 
+void mi_cuda_path(const mi::Problem&, mi::Estimator, MiCudaPath, MiCudaPrecision, const Tensor&, const Tensor&,
+                  Tensor&, Tensor*, Tensor*) {
+  throw Error("mi_loss: infomax was built without CUDA");
+}
+
+size_t mi_cuda_path_workspace_bytes(const mi::Problem&, mi::Estimator, MiCudaPath, bool) {
+  throw Error("mi_loss: infomax was built without CUDA");
+}
+
+void mi_cuda_gemms(const mi::Problem&, MiCudaPrecision, const Tensor&, const Tensor&, Tensor&, Tensor&) {
+  throw Error("mi_loss: infomax was built without CUDA");
+}
+
 }  // namespace imx::detail

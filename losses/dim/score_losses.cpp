@@ -38,7 +38,8 @@ Tensor mi_loss_from_scores(const Tensor& scores, int64_t B, int64_t K, mi::Estim
     loss = Tensor::full({}, value, scores.dtype());
   }
   if (!want_grads) return loss;
-  return record(loss, op, {scores}, [ds](const Tensor& up) { return std::vector<Tensor>{scale(ds, up.item())}; });
+  // mul by the 0-d upstream gradient: no up.item(), so no host synchronization on CUDA.
+  return record(loss, op, {scores}, [ds](const Tensor& up) { return std::vector<Tensor>{mul(ds, up)}; });
 }
 
 }  // namespace imx

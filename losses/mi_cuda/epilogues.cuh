@@ -81,6 +81,8 @@ struct LseStatsEpilogue {
   Geometry g;
   LsePart<float>* row_partials;  // [R][splits]: this block writes column blockIdx.y
   float* pos_scores;             // [R][P]: positive p of row r at r * P + p
+  float* store;                  // null, or every score s[r][c] to store[r * C + c] (the fused
+                                 // backward's stored S when the whole matrix fits its dS buffer)
   LsePart<float> row[kMicro];    // this thread's share of its rows' negatives
 
   IMX_DEVICE void begin(int64_t) {
@@ -98,6 +100,7 @@ struct LseStatsEpilogue {
       for (int y = 0; y < kMicro; ++y) {
         if (cols.image[y] < 0) continue;
         const float s = acc.v[x][y];
+        if (store != nullptr) store[r * g.C + c0 + micro_col(y)] = s;
         if (rows.image[x] == cols.image[y]) {
           pos_scores[r * g.P + (c0 + micro_col(y) - rows.image[x] * g.P)] = s;
         } else {

@@ -22,12 +22,21 @@
 
 namespace imx::mi::IMX_KNS {
 
+// The arithmetic of the three products (scores, dG, dL): exact float32 on CUDA cores (the
+// default), or tensor cores with the float32 inputs rounded to tf32 or bf16 as they are loaded
+// and float32 accumulation. Everything after the products (the estimator terms, the row
+// statistics, the loss sums) is float32/float64 in every mode.
+enum class Precision { fp32, tf32, bf16 };
+const char* precision_name(Precision p);
+Precision parse_precision(const char* name);  // "fp32" | "tf32" | "bf16"; std::invalid_argument
+
 // Work-split knobs, for tests and benchmarks; 0 = the default (see README.md). Results do not
-// depend on them beyond float rounding.
+// depend on them beyond float rounding; `precision` chooses the products' arithmetic.
 struct KernelTuning {
   int column_splits = 0;  // column splits per row tile of the sweeps (blockIdx.y); <= 65535
   int64_t chunk_cols = 0;  // fused backward: columns of dS formed per chunk
   int dg_splits = 0;       // split-K of the dG product over a chunk's columns; <= 64
+  Precision precision = Precision::fp32;
 };
 
 // Exact bytes the call needs for the given problem and tuning (the formula is in README.md).

@@ -26,6 +26,8 @@ void check_tuning(const KernelTuning& t) {
                                 std::to_string(t.column_splits));
   if (t.chunk_cols < 0)
     throw std::invalid_argument("mi_cuda: KernelTuning::chunk_cols must be >= 0, got " + std::to_string(t.chunk_cols));
+  if (t.precision != Precision::fp32 && t.precision != Precision::tf32 && t.precision != Precision::bf16)
+    throw std::invalid_argument("mi_cuda: KernelTuning::precision is not fp32, tf32 or bf16");
   if (t.dg_splits < 0 || t.dg_splits > 64)
     throw std::invalid_argument("mi_cuda: KernelTuning::dg_splits must be in [0, 64], got " +
                                 std::to_string(t.dg_splits));
@@ -48,6 +50,22 @@ int64_t chunk_columns(const Geometry& g, const KernelTuning& t) {
 
 }  // namespace
 
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::fp32: return "fp32";
+    case Precision::tf32: return "tf32";
+    case Precision::bf16: return "bf16";
+  }
+  return "?";
+}
+
+Precision parse_precision(const char* name) {
+  const std::string n = name ? name : "";
+  for (Precision p : {Precision::fp32, Precision::tf32, Precision::bf16})
+    if (n == precision_name(p)) return p;
+  throw std::invalid_argument("mi_cuda: unknown precision '" + n + "' (fp32, tf32, bf16)");
+}
+
 Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, const KernelTuning& tuning) {
   Problem pb = problem;
   if (path == Path::scores) pb.D = 1;  // no features: the width is ignored
@@ -57,6 +75,7 @@ Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, 
   p.g = Geometry::of(pb);
   p.pointwise = visit_estimator(e, [](auto m) { return decltype(m)::pointwise; });
   p.grads = with_grads;
+  p.precision = tuning.precision;
   const int64_t R = p.g.R, C = p.g.C;
   p.row_tiles = ceil_div(R, kTileM);
   p.splits = column_splits(p.row_tiles, ceil_div(C, kTileN), tuning);

@@ -6,11 +6,27 @@
 #include <string>
 
 #include "losses/mi_cuda/launchers.h"
+#include "losses/mi_cuda/tc_tile.cuh"
 
 namespace imx::mi::IMX_KNS {
 namespace {
 
 constexpr int kSumThreads = 256;
+
+// Writes (or adds) a block's tile to out.
+IMX_DEVICE void store_tile(const TileAcc& acc, int64_t i0, int64_t j0, int64_t rows, int64_t cols, float* o,
+                           int64_t ld_out, bool accumulate) {
+  for (int x = 0; x < kMicro; ++x) {
+    const int64_t i = i0 + micro_row(x);
+    if (i >= rows) continue;
+    for (int y = 0; y < kMicro; ++y) {
+      const int64_t j = j0 + micro_col(y);
+      if (j >= cols) continue;
+      float& dst = o[i * ld_out + j];
+      dst = accumulate ? dst + acc.v[x][y] : acc.v[x][y];
+    }
+  }
+}
 
 // Block (x, y, z): output tile (x, y) over depth [z * split_depth, (z + 1) * split_depth),
 // written to out + z * split_stride.
@@ -24,17 +40,35 @@ IMX_KERNEL void __launch_bounds__(kTileThreads)
   const int64_t k_end = k_begin + split_depth < a.depth ? k_begin + split_depth : a.depth;
   TileAcc acc;
   multiply_tile(a, b, i0, j0, k_begin, k_end, sm, acc);
-  float* o = out + static_cast<int64_t>(blockIdx.z) * split_stride;
-  for (int x = 0; x < kMicro; ++x) {
-    const int64_t i = i0 + micro_row(x);
-    if (i >= a.rows) continue;
-    for (int y = 0; y < kMicro; ++y) {
-      const int64_t j = j0 + micro_col(y);
-      if (j >= b.rows) continue;
-      float& dst = o[i * ld_out + j];
-      dst = accumulate ? dst + acc.v[x][y] : acc.v[x][y];
-    }
+  store_tile(acc, i0, j0, a.rows, b.rows, out + static_cast<int64_t>(blockIdx.z) * split_stride, ld_out, accumulate);
+}
+
+// The same on tensor cores (tc_tile.cuh), tf32 or bf16; two blocks per SM.
+template <bool kADepthContiguous, bool kBDepthContiguous>
+IMX_KERNEL void __launch_bounds__(kTileThreads, 2)
+    tc_product_kernel(Operand<kADepthContiguous> a, Operand<kBDepthContiguous> b, float* out, int64_t ld_out,
+                      bool accumulate, int64_t split_depth, int64_t split_stride, bool bf16) {
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kTileM, j0 = static_cast<int64_t>(blockIdx.y) * kTileN;
+  const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * split_depth;
+  const int64_t k_end = k_begin + split_depth < a.depth ? k_begin + split_depth : a.depth;
+  TileAcc acc;
+  tc_multiply_tile(a, b, i0, j0, k_begin, k_end, bf16, acc);
+  store_tile(acc, i0, j0, a.rows, b.rows, out + static_cast<int64_t>(blockIdx.z) * split_stride, ld_out, accumulate);
+}
+
+// Launches the product kernel of the precision over `grid`.
+template <bool kA, bool kB>
+void launch_product(const Operand<kA>& a, const Operand<kB>& b, dim3 grid, float* out, int64_t ld_out,
+                    bool accumulate, int64_t split_depth, int64_t split_stride, Precision precision,
+                    cudaStream_t stream) {
+  if (precision == Precision::fp32) {
+    IMX_LAUNCH((product_kernel<kA, kB>), grid, kTileThreads, 0, stream)(a, b, out, ld_out, accumulate, split_depth,
+                                                                          split_stride);
+    return;
   }
+  allow_dynamic_shared(tc_product_kernel<kA, kB>, kTcSharedBytes);
+  IMX_LAUNCH((tc_product_kernel<kA, kB>), grid, kTileThreads, kTcSharedBytes, stream)(
+      a, b, out, ld_out, accumulate, split_depth, split_stride, precision == Precision::bf16);
 }
 
 // out[i][j] (+)= sum over z of partials[z][i][j] (rows x cols, partials dense).
@@ -55,21 +89,20 @@ IMX_KERNEL void sum_splits_kernel(const float* partials, int splits, int64_t row
 template <bool kADepthContiguous, bool kBDepthContiguous>
 void product(const Operand<kADepthContiguous>& a, const Operand<kBDepthContiguous>& b, float* out,
              int64_t ld_out, bool accumulate, int splits, int64_t split_depth, float* partials,
-             cudaStream_t stream) {
+             Precision precision, cudaStream_t stream) {
   const unsigned tiles_i = static_cast<unsigned>(ceil_div(a.rows, kTileM));
   const unsigned tiles_j = static_cast<unsigned>(ceil_div(b.rows, kTileN));
   if (ceil_div(b.rows, kTileN) > 65535 || splits > 65535)  // gridDim.y and .z limits
     throw std::invalid_argument("mi_cuda product: " + std::to_string(b.rows) + " output columns exceed the grid's " +
                                 std::to_string(65535 * kTileN) + " (or too many splits)");
   if (splits <= 1) {
-    IMX_LAUNCH((product_kernel<kADepthContiguous, kBDepthContiguous>), dim3(tiles_i, tiles_j, 1), kTileThreads, 0,
-               stream)(a, b, out, ld_out, accumulate, a.depth, int64_t(0));
+    launch_product(a, b, dim3(tiles_i, tiles_j, 1), out, ld_out, accumulate, a.depth, int64_t(0), precision, stream);
     check_launch("product");
     return;
   }
   const int64_t n = a.rows * b.rows;
-  IMX_LAUNCH((product_kernel<kADepthContiguous, kBDepthContiguous>), dim3(tiles_i, tiles_j, static_cast<unsigned>(splits)),
-             kTileThreads, 0, stream)(a, b, partials, b.rows, false, split_depth, n);
+  launch_product(a, b, dim3(tiles_i, tiles_j, static_cast<unsigned>(splits)), partials, b.rows, false, split_depth, n,
+                 precision, stream);
   check_launch("product (split partials)");
   const unsigned blocks = static_cast<unsigned>(ceil_div(n, kSumThreads) < kTargetBlocks ? ceil_div(n, kSumThreads) : kTargetBlocks);
   IMX_LAUNCH(sum_splits_kernel, blocks, kSumThreads, 0, stream)(partials, splits, a.rows, b.rows, out, ld_out, accumulate);
@@ -79,11 +112,11 @@ void product(const Operand<kADepthContiguous>& a, const Operand<kBDepthContiguou
 // The three layouts the MI loss needs: S = G L^T (both row-major), dG = dS L (dS row-major,
 // L transposed view), dL = dS^T G (both transposed views).
 template void product<true, true>(const Operand<true>&, const Operand<true>&, float*, int64_t, bool, int, int64_t,
-                                  float*, cudaStream_t);
+                                  float*, Precision, cudaStream_t);
 template void product<true, false>(const Operand<true>&, const Operand<false>&, float*, int64_t, bool, int, int64_t,
-                                   float*, cudaStream_t);
+                                   float*, Precision, cudaStream_t);
 template void product<false, false>(const Operand<false>&, const Operand<false>&, float*, int64_t, bool, int,
-                                    int64_t, float*, cudaStream_t);
+                                    int64_t, float*, Precision, cudaStream_t);
 
 void check_launch(const char* what) {
   const cudaError_t status = cudaGetLastError();

@@ -8,7 +8,8 @@
 // Per estimator family:
 //   f-divergences  one sweep per chunk: loss sums and dS together, then dL, dG (3 products);
 //   dv / infoNCE   a statistics sweep over all columns, the combine, then one sweep per chunk
-//                  forming dS from N and a, then dL, dG (4 products fused, 3 unfused).
+//                  forming dS from N and a, then dL, dG (4 products fused, 3 unfused; 3 fused
+//                  too when dS fits in one chunk: the statistics sweep then stores S there).
 #include <stdexcept>
 #include <string>
 
@@ -42,13 +43,13 @@ void gradient_products(const Plan& plan, const Workspace& ws, const Call& call, 
   const int64_t width = c1 - c0;
   if (call.grad_local != nullptr) {
     product(Operand<false>{ds, ld_ds, width, g.R}, Operand<false>{call.global, g.D, g.D, g.R},
-            call.grad_local + c0 * g.D, g.D, false, 1, g.R, nullptr, call.stream);
+            call.grad_local + c0 * g.D, g.D, false, 1, g.R, nullptr, plan.precision, call.stream);
   }
   if (call.grad_global != nullptr) {
     const int splits = static_cast<int>(ceil_div(width, plan.dg_split_depth));
     product(Operand<true>{ds, ld_ds, g.R, width}, Operand<false>{call.local + c0 * g.D, g.D, g.D, width},
             call.grad_global, g.D, /*accumulate=*/c0 > 0, splits, plan.dg_split_depth, ws.dg_partials,
-            call.stream);
+            plan.precision, call.stream);
   }
 }
 
@@ -71,13 +72,20 @@ void run_estimator(const Plan& plan, const Workspace& ws, const Call& call, cons
     combine_pointwise(plan, ws.pointwise_partials, call.loss, call.stream);
     return;
   }
-  sweep_lse_stats(call.e, plan, source, ws.row_partials, ws.pos_scores, call.stream);
+  // Store when it fits, recompute when it does not: when the backward keeps dS for all columns
+  // at once (one chunk), the statistics sweep leaves S in that buffer and the backward reads it
+  // (dS overwrites it in place) instead of recomputing every score tile.
+  const bool store_scores = source.scores == nullptr && plan.grads && plan.chunk_cols == C && ld_ds == C;
+  sweep_lse_stats(call.e, plan, source, ws.row_partials, ws.pos_scores, store_scores ? ds_base : nullptr,
+                  call.stream);
   combine_lse(call.e, plan, ws, call.loss, call.stream);
   if (!plan.grads) return;
+  const ScoreSource backward_source =
+      store_scores ? ScoreSource{source.global, source.local, ds_base, source.precision} : source;
   for (int64_t c0 = 0; c0 < C; c0 += plan.chunk_cols) {
     const int64_t c1 = c0 + plan.chunk_cols < C ? c0 + plan.chunk_cols : C;
-    sweep_lse_grad(call.e, plan, source, c0, c1, ws.group_lse, ws.group_weight, call.grad_scale, ds_base, ld_ds,
-                   call.stream);
+    sweep_lse_grad(call.e, plan, backward_source, c0, c1, ws.group_lse, ws.group_weight, call.grad_scale, ds_base,
+                   ld_ds, call.stream);
     gradient_products(plan, ws, call, ds_base, ld_ds, c0, c1);
   }
 }
@@ -96,11 +104,11 @@ float* run_path(Path path, const Problem& pb, Estimator e, const float* local, c
   const Call call{e, local, global, grad_local, grad_global, grad_scale, loss_device ? loss_device : ws.loss, stream};
   const Geometry& g = plan.g;
   if (path == Path::fused) {
-    run_estimator(plan, ws, call, ScoreSource{global, local, nullptr}, ws.scores, plan.chunk_cols);
+    run_estimator(plan, ws, call, ScoreSource{global, local, nullptr, plan.precision}, ws.scores, plan.chunk_cols);
   } else {
     product(Operand<true>{global, g.D, g.R, g.D}, Operand<true>{local, g.D, g.C, g.D}, ws.scores, g.C, false, 1,
-            g.D, nullptr, stream);
-    run_estimator(plan, ws, call, ScoreSource{global, local, ws.scores}, ws.scores, g.C);
+            g.D, nullptr, plan.precision, stream);
+    run_estimator(plan, ws, call, ScoreSource{global, local, ws.scores, plan.precision}, ws.scores, g.C);
   }
   return call.loss;
 }

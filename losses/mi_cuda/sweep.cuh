@@ -6,13 +6,14 @@
 #pragma once
 #include "losses/mi_cuda/epilogues.cuh"
 #include "losses/mi_cuda/launchers.h"
+#include "losses/mi_cuda/tc_tile.cuh"
 
 namespace imx::mi::IMX_KNS {
 
 template <class Source, class Epilogue>
-IMX_KERNEL void __launch_bounds__(kTileThreads)
+IMX_KERNEL void __launch_bounds__(kTileThreads, Source::kMinBlocks)
     sweep_kernel(Source source, Epilogue epilogue, int64_t c_begin, int64_t c_end) {
-  IMX_SHARED(SharedTiles, sm);
+  IMX_SHARED(typename Source::Shared, sm);
   Epilogue ep = epilogue;
   const int64_t r0 = static_cast<int64_t>(blockIdx.x) * kTileM;
   const int64_t tiles = ceil_div(c_end - c_begin, kTileN);
@@ -33,17 +34,18 @@ template <class Source, class Epilogue>
 void launch_sweep(const Source& source, const Epilogue& epilogue, int64_t row_tiles, int splits,
                   int64_t c_begin, int64_t c_end, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(row_tiles), static_cast<unsigned>(splits));
-  IMX_LAUNCH((sweep_kernel<Source, Epilogue>), grid, kTileThreads, 0, stream)(source, epilogue, c_begin, c_end);
+  allow_dynamic_shared(sweep_kernel<Source, Epilogue>, Source::kDynamicShared);
+  IMX_LAUNCH((sweep_kernel<Source, Epilogue>), grid, kTileThreads, Source::kDynamicShared, stream)(source, epilogue,
+                                                                                                  c_begin, c_end);
 }
 
 // Calls f(source) with the tile source that `s` describes.
 template <class F>
 void with_score_source(const Geometry& g, const ScoreSource& s, F&& f) {
-  if (s.scores != nullptr) {
-    f(StoredScores{s.scores, g.C, g.R, g.C});
-  } else {
-    f(ComputedScores{Operand<true>{s.global, g.D, g.R, g.D}, Operand<true>{s.local, g.D, g.C, g.D}});
-  }
+  const Operand<true> global{s.global, g.D, g.R, g.D}, local{s.local, g.D, g.C, g.D};
+  if (s.scores != nullptr) f(StoredScores{s.scores, g.C, g.R, g.C});
+  else if (s.precision == Precision::fp32) f(ComputedScores{global, local});
+  else f(TensorCoreScores{global, local, s.precision == Precision::bf16});
 }
 
 }  // namespace imx::mi::IMX_KNS

@@ -25,9 +25,9 @@ void visit_lse_estimator(Estimator e, const char* who, F&& f) {
 }  // namespace
 
 void sweep_lse_stats(Estimator e, const Plan& plan, const ScoreSource& source,
-                     LsePart<float>* row_partials, float* pos_scores, cudaStream_t stream) {
+                     LsePart<float>* row_partials, float* pos_scores, float* store_scores, cudaStream_t stream) {
   visit_lse_estimator(e, "sweep_lse_stats", [&](auto m) {
-    const LseStatsEpilogue<decltype(m)> ep{plan.g, row_partials, pos_scores, {}};
+    const LseStatsEpilogue<decltype(m)> ep{plan.g, row_partials, pos_scores, store_scores, {}};
     with_score_source(plan.g, source, [&](const auto& src) {
       launch_sweep(src, ep, plan.row_tiles, plan.splits, 0, plan.g.C, stream);
     });

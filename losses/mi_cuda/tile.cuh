@@ -7,8 +7,9 @@
 // with tx = t % 16 and ty = t / 16. The 16 threads that share a row of outputs are 16
 // consecutive lanes of one warp, so row statistics reduce with shuffles.
 //
-// Exact float32 on CUDA cores: no tensor cores (see README.md, "Known gaps").
+// Exact float32 on CUDA cores; tc_tile.cuh is the tensor-core (tf32, bf16) version.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "losses/mi_cuda/reduce.cuh"
@@ -93,11 +94,19 @@ IMX_DEVICE void multiply_tile(const Operand<kADepthContiguous>& a, const Operand
   }
 }
 
-// Where a sweep gets its score tiles from.
-// Fused: recomputed from the features, S[r][c] = <G[r], L[c]>.
+// Where a sweep gets its score tiles from. Each source names the static shared memory it
+// needs (Shared), its dynamic shared memory and the blocks per SM its registers are capped for.
+struct NoShared {
+  char unused;
+};
+
+// Fused: recomputed from the features, S[r][c] = <G[r], L[c]>, exact float32.
 struct ComputedScores {
   Operand<true> global;  // R x D
   Operand<true> local;   // C x D
+  using Shared = SharedTiles;
+  static constexpr std::size_t kDynamicShared = 0;
+  static constexpr int kMinBlocks = 1;
   IMX_DEVICE void tile(int64_t r0, int64_t c0, SharedTiles& sm, TileAcc& acc) const {
     multiply_tile(global, local, r0, c0, 0, global.depth, sm, acc);
   }
@@ -107,7 +116,10 @@ struct ComputedScores {
 struct StoredScores {
   const float* scores;
   int64_t ld, rows, cols;
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, SharedTiles&, TileAcc& acc) const {
+  using Shared = NoShared;
+  static constexpr std::size_t kDynamicShared = 0;
+  static constexpr int kMinBlocks = 1;
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, Shared&, TileAcc& acc) const {
     for (int x = 0; x < kMicro; ++x) {
       const int64_t r = r0 + micro_row(x);
       for (int y = 0; y < kMicro; ++y) {

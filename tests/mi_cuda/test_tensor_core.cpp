@@ -1,0 +1,137 @@
+// The tensor-core modes (KernelTuning::precision = tf32 / bf16) of the fused and unfused paths
+// against the float64 reference, within FlashAttention's budget: at most twice the error of a
+// plain same-precision implementation (precision_reference.h), at odd sizes (partial tiles,
+// partial and misaligned cp.async stages, several pipeline stages), with split work, gradient
+// scale, in every thread schedule and bit for bit repeatable.
+#include "tests/mi_cuda/mi_cuda_test_util.h"
+#include "tests/mi_cuda/precision_reference.h"
+
+#include <cstring>
+#include <sstream>
+#include <string>
+
+namespace imx::mi::cuda_test {
+namespace {
+
+struct Mode {
+  dev::Precision precision;
+  Rounding rounding;
+};
+const Mode kModes[] = {{dev::Precision::tf32, Rounding::tf32}, {dev::Precision::bf16, Rounding::bf16}};
+
+// Twice the plain implementation's error, plus a float32-level floor for entries where the
+// rounding happens to cost (almost) nothing.
+constexpr double kFloor = 2e-6;
+double budget(double plain_err) { return 2.0 * plain_err + kFloor; }
+
+void check_budget(const Outcome<float>& got, const Outcome<double>& exact, const Outcome<double>& plain,
+                  bool grads = true) {
+  const double el = rel_err(got.loss, exact.loss), pl = rel_err(plain.loss, exact.loss);
+  INFO("loss error " << el << " (plain " << pl << ")");
+  CHECK(el <= budget(pl));
+  if (!grads) return;
+  const double eL = rel_err(got.dlocal, exact.dlocal), pL = rel_err(plain.dlocal, exact.dlocal);
+  const double eG = rel_err(got.dglobal, exact.dglobal), pG = rel_err(plain.dglobal, exact.dglobal);
+  INFO("dL error " << eL << " (plain " << pL << "), dG error " << eG << " (plain " << pG << ")");
+  CHECK(eL <= budget(pL));
+  CHECK(eG <= budget(pG));
+  // And the inputs really were rounded (an exact float32 product would be far below these).
+  CHECK(eL >= 0.5 * pL);
+  CHECK(eG >= 0.5 * pG);
+}
+
+std::vector<Estimator> estimators() {
+  if (kSanitized) return {Estimator::jsd, Estimator::infonce};
+  return {Estimator::jsd, Estimator::kl, Estimator::w1, Estimator::dv, Estimator::infonce, Estimator::infonce_exact};
+}
+
+// D = 37: misaligned rows (4-byte copies), a partial second stage; D = 100: four stages, more
+// than the pipeline holds; D = 64, P = 12: aligned rows (16-byte copies) and full stages.
+std::vector<Problem> problems() {
+  if (kSanitized) return {{3, 5, 37, 2}};
+  return {{7, 9, 37, 3}, {23, 7, 100, 1}, {5, 12, 64, 2}};
+}
+
+TEST_CASE("tensor cores (tf32, bf16): within twice the plain same-precision error", "[mi_cuda][tensor_core]") {
+  for (const Problem& pb : problems()) {
+    const Features f = make_features(pb, 8.0, 17 + pb.D);
+    const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+    for (Estimator e : estimators()) {
+      const Outcome<double> exact = reference(pb, e, L, G);
+      for (const Mode& m : kModes) {
+        const Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
+        for (Impl impl : {Impl::fused, Impl::unfused}) {
+          INFO(estimator_name(e) << " " << pb.to_string() << " " << impl_label(impl) << " "
+                                 << dev::precision_name(m.precision));
+          Request req;
+          req.tuning.precision = m.precision;
+          check_budget(run_device(impl, pb, e, L, G, req), exact, plain);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("tensor cores: split work, dS chunks, gradient scale, forward only", "[mi_cuda][tensor_core]") {
+  const Problem pb = kSanitized ? Problem{3, 5, 9, 1} : Problem{7, 9, 33, 3};
+  const Features f = make_features(pb, 6.0, 5);
+  const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+  for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
+    const Outcome<double> exact = reference(pb, e, L, G, -2.5);
+    for (const Mode& m : kModes) {
+      Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
+      for (double& x : plain.dlocal) x *= -2.5;
+      for (double& x : plain.dglobal) x *= -2.5;
+      INFO(estimator_name(e) << " " << dev::precision_name(m.precision));
+      Request req;
+      req.grad_scale = -2.5f;
+      req.tuning = {3, 7, 3, m.precision};  // column splits, 7-column dS chunks, split dG
+      check_budget(run_device(Impl::fused, pb, e, L, G, req), exact, plain);
+      Request forward;
+      forward.grad_local = forward.grad_global = false;
+      forward.tuning.precision = m.precision;
+      check_budget(run_device(Impl::fused, pb, e, L, G, forward), exact, plain, false);
+    }
+  }
+}
+
+#if defined(IMX_SIMT_EMU)
+TEST_CASE("tensor cores: every thread schedule, bit for bit", "[mi_cuda][tensor_core]") {
+  const Problem pb = kSanitized ? Problem{3, 5, 7, 2} : Problem{23, 7, 37, 3};
+  const Features f = make_features(pb, 8.0, 77);
+  const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+  const auto& schedules = imx::simt::standard_schedules();
+  const std::size_t rounds = kSanitized ? 2 : schedules.size();
+  for (const Mode& m : kModes) {
+    Request req;
+    req.tuning.precision = m.precision;
+    Outcome<float> first{};
+    for (std::size_t i = 0; i < rounds; ++i) {
+      const imx::simt::ScopedSchedule scoped(schedules[kSanitized && i > 0 ? schedules.size() - 1 : i]);
+      INFO(dev::precision_name(m.precision) << " schedule " << schedules[i].to_string());
+      const Outcome<float> out = run_device(Impl::fused, pb, Estimator::infonce, L, G, req);
+      if (i == 0) {
+        first = out;
+        continue;
+      }
+      CHECK(out.loss == first.loss);
+      CHECK(std::memcmp(out.dlocal.data(), first.dlocal.data(), out.dlocal.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(out.dglobal.data(), first.dglobal.data(), out.dglobal.size() * sizeof(float)) == 0);
+    }
+  }
+}
+#endif
+
+TEST_CASE("precision names; the fast modes need no more workspace", "[mi_cuda][tensor_core]") {
+  for (dev::Precision p : {dev::Precision::fp32, dev::Precision::tf32, dev::Precision::bf16})
+    CHECK(dev::parse_precision(dev::precision_name(p)) == p);
+  CHECK_THROWS_AS(dev::parse_precision("fp16"), std::invalid_argument);
+  const Problem pb{7, 9, 33, 3};
+  dev::KernelTuning bf16;
+  bf16.precision = dev::Precision::bf16;
+  CHECK(dev::fused_workspace_bytes(pb, Estimator::infonce, true, bf16) ==
+        dev::fused_workspace_bytes(pb, Estimator::infonce, true));
+}
+
+}  // namespace
+}  // namespace imx::mi::cuda_test

@@ -5,8 +5,9 @@
 //     at the matching wait);
 //   IMX_MI_PLANT_FRAGMENT_LAYOUT - the accumulators are written out slot by slot where sm_80's
 //     mma puts them, instead of through store_matrix_sync (the emulation scrambles the layout).
-// The fused tf32 and bf16 forward must then miss the float64 reference in every schedule; the
-// correct build meets it in mi_cuda_tests.
+// The fused tf32 and bf16 forward must then miss the float64 reference in every schedule, or the
+// emulation must stop the kernel (stale data can send the lanes of a warp down different paths
+// to a collective, which it reports); the correct build meets the reference in mi_cuda_tests.
 #include "tests/mi_cuda/mi_cuda_test_util.h"
 
 namespace imx::mi::cuda_test {
@@ -24,7 +25,17 @@ TEST_CASE("a planted tensor-core bug fails the reference check in every schedule
         Request forward_only;
         forward_only.grad_local = forward_only.grad_global = false;
         forward_only.tuning.precision = p;
-        const double loss = run_device(Impl::fused, pb, e, L, G, forward_only).loss;
+        double loss = 0;
+        try {
+          loss = run_device(Impl::fused, pb, e, L, G, forward_only).loss;
+        } catch (const std::exception& stopped) {
+          WARN(IMX_MI_PLANTED << ", " << estimator_name(e) << " " << dev::precision_name(p) << " under "
+                              << schedule.to_string() << ": the emulation stopped the kernel: " << stopped.what());
+          // Caught. A kernel stopped mid-flight leaves its fibers unwound only in part, so no
+          // further launch is made in this process.
+          SUCCEED("caught by the emulation");
+          return;
+        }
         const double err = rel_err(loss, ref);
         // Printed so that the failure the harness sees can be quoted (losses/mi_cuda/README.md).
         WARN(IMX_MI_PLANTED << ", " << estimator_name(e) << " " << dev::precision_name(p) << " under "

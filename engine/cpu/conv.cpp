@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "engine/cpu/caching_allocator.h"
 #include "engine/cpu/cpu_backend.h"
 
 namespace imx {
@@ -101,13 +102,17 @@ void images_to_channels(const T* src, int64_t c_out, int64_t count, int64_t hw, 
 }
 
 // Runs body(n0, count, cols, prod) over chunks of images, with the two scratch buffers of one
-// chunk: columns [C_in*kh*kw, count*HW] and product-layout outputs [C_out, count*HW].
+// chunk: columns [C_in*kh*kw, count*HW] and product-layout outputs [C_out, count*HW]. The
+// buffers come from the caching allocator: they are tens of MiB, which the system would map
+// and page-fault in afresh on every call.
 template <class T, class Body>
 void for_each_chunk(const ConvGeometry& g, Body&& body) {
   const int64_t chunk = images_per_chunk(g), hw = g.h_out * g.w_out;
-  auto cols = std::make_unique_for_overwrite<T[]>(g.c_in * g.kh * g.kw * chunk * hw);
-  auto prod = std::make_unique_for_overwrite<T[]>(g.c_out * chunk * hw);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) body(n0, std::min(chunk, g.n - n0), cols.get(), prod.get());
+  auto& heap = cpu::CachingAllocator::instance();
+  const auto cols = heap.allocate(sizeof(T) * g.c_in * g.kh * g.kw * chunk * hw);
+  const auto prod = heap.allocate(sizeof(T) * g.c_out * chunk * hw);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk)
+    body(n0, std::min(chunk, g.n - n0), static_cast<T*>(cols.get()), static_cast<T*>(prod.get()));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // per-channel affine map, so both backward passes use the same group formula:
 //   gx = invstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = gy * gamma[channel].
 // Statistics are accumulated in float64.
+#include <algorithm>
 #include <cmath>
 #include <omp.h>
 
@@ -17,6 +18,25 @@ inline int64_t at(const NormGeometry& g, int64_t o, int64_t c, int64_t i) {
   return (o * g.channels + c) * g.inner + i;
 }
 
+// Batch-norm works on blocks of channels, one block per thread at a time, visiting (o, c, i)
+// with the block's channels inside the outer loop: on rows [outer, C] (inner == 1, e.g. the
+// critic's [N*M*M, units]) each row then gives a contiguous run of the block, so every pass
+// streams the tensor once. A loop per channel would touch a new cache line for every element
+// there. Each channel still sums its elements in (o, i) order, so results are unchanged.
+constexpr int64_t kChannelBlock = 16;
+
+inline int64_t channel_blocks(const NormGeometry& g) { return (g.channels + kChannelBlock - 1) / kChannelBlock; }
+
+// f(j, k) for every element k of channels [c0, c0 + w), j = channel - c0.
+template <class F>
+inline void for_block(const NormGeometry& g, int64_t c0, int64_t w, F&& f) {
+  for (int64_t o = 0; o < g.outer; ++o)
+    for (int64_t j = 0; j < w; ++j) {
+      const int64_t base = at(g, o, c0 + j, 0);
+      for (int64_t i = 0; i < g.inner; ++i) f(j, base + i);
+    }
+}
+
 }  // namespace
 
 void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
@@ -29,28 +49,27 @@ void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const T
     T *py = y.data<T>(), *rm = running_mean.data<T>(), *rv = running_var.data<T>();
     T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < g.channels; ++c) {
-      double sum = 0, sq = 0;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) sum += px[at(g, o, c, i)];
-      const double mean = sum / m;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const double d = px[at(g, o, c, i)] - mean;
-          sq += d * d;
-        }
-      const double var = sq / m;
-      const double invstd = 1.0 / std::sqrt(var + eps);
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const int64_t k = at(g, o, c, i);
-          py[k] = static_cast<T>((px[k] - mean) * invstd * pg[c] + pb[c]);
-        }
-      sm[c] = static_cast<T>(mean);
-      si[c] = static_cast<T>(invstd);
-      const double unbiased = m > 1 ? sq / (m - 1) : var;
-      rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean);
-      rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+    for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
+      const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
+      double sum[kChannelBlock] = {}, sq[kChannelBlock] = {}, mean[kChannelBlock], invstd[kChannelBlock];
+      for_block(g, c0, w, [&](int64_t j, int64_t k) { sum[j] += px[k]; });
+      for (int64_t j = 0; j < w; ++j) mean[j] = sum[j] / m;
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        const double d = px[k] - mean[j];
+        sq[j] += d * d;
+      });
+      for (int64_t j = 0; j < w; ++j) invstd[j] = 1.0 / std::sqrt(sq[j] / m + eps);
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        py[k] = static_cast<T>((px[k] - mean[j]) * invstd[j] * pg[c0 + j] + pb[c0 + j]);
+      });
+      for (int64_t j = 0; j < w; ++j) {
+        const int64_t c = c0 + j;
+        sm[c] = static_cast<T>(mean[j]);
+        si[c] = static_cast<T>(invstd[j]);
+        const double unbiased = m > 1 ? sq[j] / (m - 1) : sq[j] / m;
+        rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[j]);
+        rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+      }
     }
   });
 }
@@ -64,24 +83,27 @@ void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, cons
     const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
     T *pgx = gx.data<T>(), *pgg = ggamma.data<T>(), *pgb = gbeta.data<T>();
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < g.channels; ++c) {
-      const double mean = sm[c], invstd = si[c];
-      double sum_gy = 0, sum_gy_xhat = 0;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const int64_t k = at(g, o, c, i);
-          sum_gy += pgy[k];
-          sum_gy_xhat += pgy[k] * (px[k] - mean) * invstd;
-        }
-      pgg[c] = static_cast<T>(sum_gy_xhat);
-      pgb[c] = static_cast<T>(sum_gy);
-      const double a = pg[c] * sum_gy / m, b = pg[c] * sum_gy_xhat / m;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const int64_t k = at(g, o, c, i);
-          const double xhat = (px[k] - mean) * invstd;
-          pgx[k] = static_cast<T>(invstd * (pg[c] * pgy[k] - a - xhat * b));
-        }
+    for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
+      const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
+      double sum_gy[kChannelBlock] = {}, sum_gy_xhat[kChannelBlock] = {};
+      double a[kChannelBlock], b[kChannelBlock];
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        const double mean = sm[c0 + j], invstd = si[c0 + j];
+        sum_gy[j] += pgy[k];
+        sum_gy_xhat[j] += pgy[k] * (px[k] - mean) * invstd;
+      });
+      for (int64_t j = 0; j < w; ++j) {
+        const int64_t c = c0 + j;
+        pgg[c] = static_cast<T>(sum_gy_xhat[j]);
+        pgb[c] = static_cast<T>(sum_gy[j]);
+        a[j] = pg[c] * sum_gy[j] / m;
+        b[j] = pg[c] * sum_gy_xhat[j] / m;
+      }
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        const double mean = sm[c0 + j], invstd = si[c0 + j];
+        const double xhat = (px[k] - mean) * invstd;
+        pgx[k] = static_cast<T>(invstd * (pg[c0 + j] * pgy[k] - a[j] - xhat * b[j]));
+      });
     }
   });
 }

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <omp.h>
 
+#include <vector>
+
 #include "engine/cpu/cpu_backend.h"
 
 namespace imx {
@@ -18,11 +20,9 @@ inline int64_t at(const NormGeometry& g, int64_t o, int64_t c, int64_t i) {
   return (o * g.channels + c) * g.inner + i;
 }
 
-// Batch-norm works on blocks of channels, one block per thread at a time, visiting (o, c, i)
-// with the block's channels inside the outer loop: on rows [outer, C] (inner == 1, e.g. the
-// critic's [N*M*M, units]) each row then gives a contiguous run of the block, so every pass
-// streams the tensor once. A loop per channel would touch a new cache line for every element
-// there. Each channel still sums its elements in (o, i) order, so results are unchanged.
+// Batch-norm on maps (inner > 1) works on blocks of channels, one block per thread at a time,
+// visiting (o, c, i) with the block's channels inside the outer loop, so that each image
+// contributes a few contiguous planes per block. Each channel sums its elements in (o, i) order.
 constexpr int64_t kChannelBlock = 16;
 
 inline int64_t channel_blocks(const NormGeometry& g) { return (g.channels + kChannelBlock - 1) / kChannelBlock; }
@@ -37,6 +37,132 @@ inline void for_block(const NormGeometry& g, int64_t c0, int64_t w, F&& f) {
     }
 }
 
+
+// Rows [outer, C] (inner == 1, e.g. the critic's [N*M*M, units]): walking a channel block down
+// the rows touches one cache line per row at a stride of C elements, which the prefetchers do
+// not follow and which changes page every few rows. Instead each thread streams a contiguous
+// range of rows and sums into its own per-channel partials; the partials are added in thread
+// order (fixed at a fixed thread count, so results repeat bit for bit).
+struct RowPartials {
+  int threads;
+  int64_t channels;
+  std::vector<double> sums;  // [threads][2][channels]
+  RowPartials(int t, int64_t c) : threads(t), channels(c), sums(size_t(t) * 2 * c, 0.0) {}
+  double* part(int t, int which) { return sums.data() + (size_t(t) * 2 + which) * channels; }
+  // Adds every thread's partials into thread 0's, in thread order.
+  void merge() {
+    for (int t = 1; t < threads; ++t)
+      for (int w = 0; w < 2; ++w) {
+        double* dst = part(0, w);
+        const double* src = part(t, w);
+        for (int64_t c = 0; c < channels; ++c) dst[c] += src[c];
+      }
+  }
+};
+
+// Calls f(t, r0, r1) for thread t's rows [r0, r1) of `rows`, on every thread.
+template <class F>
+void for_row_ranges(int threads, int64_t rows, F&& f) {
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    f(t, rows * t / threads, rows * (t + 1) / threads);
+  }
+}
+
+int row_threads(const NormGeometry& g) {
+  return g.outer * g.channels > 32768 ? int(std::min<int64_t>(omp_get_max_threads(), g.outer)) : 1;
+}
+
+template <class T>
+void rows_batchnorm_train(const NormGeometry& g, const T* px, const T* pg, const T* pb, double eps,
+                          double momentum, T* rm, T* rv, T* py, T* sm, T* si) {
+  const int64_t C = g.channels, m = g.outer;
+  const int threads = row_threads(g);
+  RowPartials acc(threads, C);
+  for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
+    double* sum = acc.part(t, 0);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) sum[c] += row[c];
+    }
+  });
+  acc.merge();
+  std::vector<double> mean(C), invstd(C);
+  for (int64_t c = 0; c < C; ++c) mean[c] = acc.part(0, 0)[c] / m;
+  for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
+    double* sq = acc.part(t, 1);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = row[c] - mean[c];
+        sq[c] += d * d;
+      }
+    }
+  });
+  acc.merge();
+  const double* sq = acc.part(0, 1);
+  for (int64_t c = 0; c < C; ++c) {
+    invstd[c] = 1.0 / std::sqrt(sq[c] / m + eps);
+    sm[c] = static_cast<T>(mean[c]);
+    si[c] = static_cast<T>(invstd[c]);
+    const double unbiased = m > 1 ? sq[c] / (m - 1) : sq[c] / m;
+    rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[c]);
+    rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+  }
+  for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+      T* out = py + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) out[c] = static_cast<T>((row[c] - mean[c]) * invstd[c] * pg[c] + pb[c]);
+    }
+  });
+}
+
+template <class T>
+void rows_batchnorm_backward(const NormGeometry& g, const T* px, const T* pg, const T* sm, const T* si,
+                             const T* pgy, T* pgx, T* pgg, T* pgb) {
+  const int64_t C = g.channels, m = g.outer;
+  const int threads = row_threads(g);
+  std::vector<double> mean(C), invstd(C);
+  for (int64_t c = 0; c < C; ++c) mean[c] = sm[c], invstd[c] = si[c];
+  RowPartials acc(threads, C);
+  for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
+    double *sum_gy = acc.part(t, 0), *sum_gy_xhat = acc.part(t, 1);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T *row = px + r * C, *gyr = pgy + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        sum_gy[c] += gyr[c];
+        sum_gy_xhat[c] += gyr[c] * (row[c] - mean[c]) * invstd[c];
+      }
+    }
+  });
+  acc.merge();
+  std::vector<double> a(C), b(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double sgy = acc.part(0, 0)[c], sgx = acc.part(0, 1)[c];
+    pgg[c] = static_cast<T>(sgx);
+    pgb[c] = static_cast<T>(sgy);
+    a[c] = pg[c] * sgy / m;
+    b[c] = pg[c] * sgx / m;
+  }
+  for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T *row = px + r * C, *gyr = pgy + r * C;
+      T* out = pgx + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const double xhat = (row[c] - mean[c]) * invstd[c];
+        out[c] = static_cast<T>(invstd[c] * (pg[c] * gyr[c] - a[c] - xhat * b[c]));
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
@@ -48,6 +174,7 @@ void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const T
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pb = beta.data<T>();
     T *py = y.data<T>(), *rm = running_mean.data<T>(), *rv = running_var.data<T>();
     T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+    if (g.inner == 1) return rows_batchnorm_train(g, px, pg, pb, eps, momentum, rm, rv, py, sm, si);
 #pragma omp parallel for schedule(static)
     for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
       const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
@@ -82,6 +209,7 @@ void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, cons
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pgy = gy.data<T>();
     const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
     T *pgx = gx.data<T>(), *pgg = ggamma.data<T>(), *pgb = gbeta.data<T>();
+    if (g.inner == 1) return rows_batchnorm_backward(g, px, pg, sm, si, pgy, pgx, pgg, pgb);
 #pragma omp parallel for schedule(static)
     for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
       const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);

@@ -164,6 +164,9 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
                 a.batch / (ms * 1e-3), 100 * gf / ceiling, peak_mb, (long long)step_stats.allocations,
                 (long long)step_stats.system_allocations);
   emit(a, row, buf);
+  // The next case has other sizes: hand this one's cached blocks back, so the process holds
+  // only what the largest case needs.
+  cpu.empty_cache();
 }
 
 void run_engine_bench(const Args& a) {

@@ -11,6 +11,17 @@ namespace {
 
 thread_local bool g_grad_enabled = true;
 
+Edge edge_to(const Tensor& t) {
+  Edge e;
+  if (!t.defined() || !t.requires_grad()) return e;
+  if (t.grad_fn())
+    e.fn = t.grad_fn();
+  else
+    e.leaf = t.impl_ptr();
+  e.shape = t.shape();
+  return e;
+}
+
 Tensor attach(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule rule,
               bool differentiable) {
   if (!g_grad_enabled) return out;
@@ -19,7 +30,8 @@ Tensor attach(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule r
   if (!needed) return out;
   auto node = std::make_shared<Node>();
   node->op = op;
-  node->inputs = std::move(inputs);
+  node->inputs.reserve(inputs.size());
+  for (const auto& t : inputs) node->inputs.push_back(edge_to(t));
   node->rule = std::move(rule);
   node->differentiable = differentiable;
   out.impl().grad_fn = std::move(node);
@@ -27,55 +39,76 @@ Tensor attach(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule r
   return out;
 }
 
+// A point of the graph: an op's output (identified by its node) or a leaf.
+struct Vertex {
+  const void* key;
+  std::shared_ptr<Node> fn;  // null for a leaf; held so released edges cannot free it mid-walk
+  TensorImpl* leaf;          // the leaf itself, else null
+};
+
+Vertex vertex_of(const Tensor& t) {
+  if (t.grad_fn()) return {t.grad_fn().get(), t.grad_fn(), nullptr};
+  return {&t.impl(), nullptr, &t.impl()};
+}
+
+Vertex vertex_of(const Edge& e) { return {e.key(), e.fn, e.leaf.get()}; }
+
+[[noreturn]] void fail_released(const Node& node) {
+  fail(node.op, "backward through a graph that was already freed: an earlier backward() or grad() "
+                "ran this op's gradient rule and released its saved tensors (pass retain_graph = "
+                "true to that call to walk the graph again)");
+}
+
 // The one reverse-mode walk behind backward() and grad(). Seeds the roots, then, in reverse
 // topological order, runs the rule of every node on a path to a target and hands each target
 // its complete gradient (all contributions summed). Rules run with recording set to
-// create_graph. Nodes that lead to no target are skipped.
+// create_graph; unless retain_graph, each rule is released as soon as it has run. Nodes that
+// lead to no target are skipped (and kept).
 void walk(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, bool create_graph,
-          const std::function<bool(const TensorImpl*)>& is_target,
-          const std::function<void(TensorImpl*, const Tensor&)>& deliver) {
-  // Post-order depth-first search over the tensors that require grad; a tensor is needed when
-  // it is a target or one of its inputs is needed (inputs finish before their consumers).
-  std::vector<TensorImpl*> order;
-  std::unordered_set<const TensorImpl*> seen, needed;
-  auto is_needed = [&](const Tensor& t) { return t.defined() && needed.count(&t.impl()) > 0; };
+          bool retain_graph, const std::function<bool(const Vertex&)>& is_target,
+          const std::function<void(const Vertex&, const Tensor&)>& deliver) {
+  // Post-order depth-first search; a vertex is needed when it is a target or one of its inputs
+  // is needed (inputs finish before their consumers).
+  std::vector<Vertex> order;
+  std::unordered_set<const void*> seen, needed;
+  auto is_needed = [&](const Edge& e) { return !e.empty() && needed.count(e.key()) > 0; };
   for (const Tensor& root : roots) {
-    if (!seen.insert(&root.impl()).second) continue;
-    std::vector<std::pair<TensorImpl*, size_t>> stack{{&root.impl(), 0}};
+    Vertex rv = vertex_of(root);
+    if (!seen.insert(rv.key).second) continue;
+    std::vector<std::pair<Vertex, size_t>> stack{{rv, 0}};
     while (!stack.empty()) {
-      auto& [t, next] = stack.back();
-      const auto& fn = t->grad_fn;
-      if (fn && next < fn->inputs.size()) {
-        const Tensor& in = fn->inputs[next++];
-        if (in.defined() && in.requires_grad() && seen.insert(&in.impl()).second)
-          stack.push_back({&in.impl(), 0});
+      auto& [v, next] = stack.back();
+      if (v.fn && v.fn->released) fail_released(*v.fn);
+      if (v.fn && next < v.fn->inputs.size()) {
+        const Edge& in = v.fn->inputs[next++];
+        if (!in.empty() && seen.insert(in.key()).second) stack.push_back({vertex_of(in), 0});
         continue;
       }
-      bool need = is_target(t);
-      if (fn)
-        for (const auto& in : fn->inputs) need = need || is_needed(in);
-      if (need) needed.insert(t);
-      order.push_back(t);
+      bool need = is_target(v);
+      if (v.fn)
+        for (const auto& in : v.fn->inputs) need = need || is_needed(in);
+      if (need) needed.insert(v.key);
+      order.push_back(std::move(v));
       stack.pop_back();
     }
   }
 
   GradMode mode(create_graph);
-  std::unordered_map<TensorImpl*, Tensor> grads;
-  auto accumulate = [&](TensorImpl* t, const Tensor& g) {
-    auto [slot, fresh] = grads.try_emplace(t, g);
+  std::unordered_map<const void*, Tensor> grads;
+  auto accumulate = [&](const void* key, const Tensor& g) {
+    auto [slot, fresh] = grads.try_emplace(key, g);
     if (!fresh) slot->second = add(slot->second, g);
   };
-  for (size_t k = 0; k < roots.size(); ++k) accumulate(&roots[k].impl(), seeds[k]);
+  for (size_t k = 0; k < roots.size(); ++k) accumulate(vertex_of(roots[k]).key, seeds[k]);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* t = *it;
-    auto g = grads.find(t);
-    if (g == grads.end() || !needed.count(t)) continue;
+    const Vertex& v = *it;
+    auto g = grads.find(v.key);
+    if (g == grads.end() || !needed.count(v.key)) continue;
     const Tensor grad = g->second;
     grads.erase(g);
-    if (is_target(t)) deliver(t, grad);
-    if (!t->grad_fn) continue;
-    const Node& node = *t->grad_fn;
+    if (is_target(v)) deliver(v, grad);
+    if (!v.fn) continue;
+    Node& node = *v.fn;
     bool feeds_target = false;
     for (const auto& in : node.inputs) feeds_target = feeds_target || is_needed(in);
     if (!feeds_target) continue;  // an intermediate target with nothing needed beyond it
@@ -85,11 +118,16 @@ void walk(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, bo
     check(in_grads.size() == node.inputs.size(), node.op,
           "gradient rule returned the wrong number of gradients");
     for (size_t i = 0; i < in_grads.size(); ++i) {
-      const Tensor& in = node.inputs[i];
+      const Edge& in = node.inputs[i];
       if (!is_needed(in) || !in_grads[i].defined()) continue;
-      check(in_grads[i].shape() == in.shape(), node.op,
-            "gradient " + shape_str(in_grads[i].shape()) + " for input " + shape_str(in.shape()));
-      accumulate(&in.impl(), in_grads[i]);
+      check(in_grads[i].shape() == in.shape, node.op,
+            "gradient " + shape_str(in_grads[i].shape()) + " for input " + shape_str(in.shape));
+      accumulate(in.key(), in_grads[i]);
+    }
+    if (!retain_graph) {  // `order` keeps the producers alive until the walk ends
+      node.rule = nullptr;
+      node.inputs.clear();
+      node.released = true;
     }
   }
 }
@@ -110,20 +148,30 @@ Tensor record_differentiable(Tensor out, const char* op, std::vector<Tensor> inp
   return attach(std::move(out), op, std::move(inputs), std::move(rule), true);
 }
 
-void run_backward(const Tensor& root, const Tensor& seed) {
+void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   check(root.requires_grad(), "backward", "the tensor does not require grad (no input of the "
                                           "graph was marked requires_grad, or it ran under NoGrad)");
   check(seed.shape() == root.shape(), "backward",
         "seed " + seed.describe() + " does not match " + root.describe());
   // Every leaf is a target; its gradient accumulates into .grad.
-  walk({root}, {seed}, false, [](const TensorImpl* t) { return !t->grad_fn; },
-       [](TensorImpl* t, const Tensor& g) {
-         t->grad = t->grad ? add(Tensor(t->grad), g).impl_ptr() : g.clone().impl_ptr();
+  walk({root}, {seed}, false, retain_graph, [](const Vertex& v) { return v.leaf != nullptr; },
+       [](const Vertex& v, const Tensor& g) {
+         TensorImpl* t = v.leaf;
+         if (t->grad) {
+           t->grad = add(Tensor(t->grad), g).impl_ptr();
+         } else if (g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1) {
+           // Nothing else can see this gradient (the walk held its last handle and its rule
+           // is released): take it as .grad instead of copying it, as PyTorch does.
+           t->grad = g.impl_ptr();
+         } else {
+           t->grad = g.clone().impl_ptr();
+         }
        });
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool create_graph) {
+                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+                         std::optional<bool> retain_graph) {
   check(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "grad",
         std::to_string(grad_outputs.size()) + " grad_outputs for " +
             std::to_string(outputs.size()) + " outputs");
@@ -138,16 +186,17 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     check(seeds[k].defined() && seeds[k].shape() == y.shape(), "grad",
           "grad_outputs[" + std::to_string(k) + "] does not match " + y.describe());
   }
-  std::unordered_map<const TensorImpl*, Tensor> found;
+  std::unordered_map<const void*, Tensor> found;
   for (const Tensor& x : inputs) {
     check(x.defined(), "grad", "undefined input");
-    found.emplace(&x.impl(), Tensor{});
+    found.emplace(vertex_of(x).key, Tensor{});
   }
-  walk(outputs, seeds, create_graph, [&](const TensorImpl* t) { return found.count(t) > 0; },
-       [&](TensorImpl* t, const Tensor& g) { found[t] = g; });
+  walk(outputs, seeds, create_graph, retain_graph.value_or(create_graph),
+       [&](const Vertex& v) { return found.count(v.key) > 0; },
+       [&](const Vertex& v, const Tensor& g) { found[v.key] = g; });
   std::vector<Tensor> out;
   for (const Tensor& x : inputs) {
-    const Tensor& g = found[&x.impl()];
+    const Tensor& g = found[vertex_of(x).key];
     if (!g.defined())
       out.push_back(Tensor::zeros(x.shape(), x.dtype(), x.device()));
     else  // a seed can come back as it is (grad(y, y)); without create_graph it is cut off

@@ -1,5 +1,13 @@
-// Reverse-mode autograd. Every op records one Node holding its inputs and its single gradient
-// rule; backward() and grad() share one walk of the graph in reverse topological order.
+// Reverse-mode autograd. Every op records one Node holding edges to its inputs' producers and
+// its single gradient rule; backward() and grad() share one walk of the graph in reverse
+// topological order.
+//
+// Memory: a node's edges name where gradients go but hold no tensor data (a leaf edge holds the
+// leaf itself, whose .grad it fills); the rule captures exactly the tensors it needs. Once a
+// walk has run a rule it releases it, and with it the saved tensors, unless the walk retains
+// the graph (as PyTorch without retain_graph). Walking a released node again is an error, not a
+// silent double count. grad(create_graph=true) retains by default: the gradient penalty
+// differentiates the graph it built once more.
 //
 // Second-order gradients: grad(..., create_graph=true) runs the rules with recording on, so the
 // gradients it returns are themselves graph nodes and can be differentiated again (the prior
@@ -12,6 +20,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,12 +32,27 @@ namespace imx {
 // where the input needs none).
 using GradRule = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
 
+struct Node;
+
+// Where the gradient of one input of a node goes: the node that produced the input, or the
+// input itself when it is a leaf. Empty for inputs that need no gradient.
+struct Edge {
+  std::shared_ptr<Node> fn;
+  std::shared_ptr<TensorImpl> leaf;
+  Shape shape;  // the input's shape, to check the rule's gradient against
+  bool empty() const { return !fn && !leaf; }
+  // Identifies the input within a walk: a node produces exactly one tensor.
+  const void* key() const { return fn ? static_cast<const void*>(fn.get()) : leaf.get(); }
+};
+
 struct Node {
   std::string op;
-  std::vector<Tensor> inputs;
+  std::vector<Edge> inputs;  // one per op input, in the rule's order
   GradRule rule;
   // The rule is made of recorded ops, so running it with recording on differentiates it.
   bool differentiable = false;
+  // A walk ran the rule and freed it with its saved tensors (and the edges).
+  bool released = false;
 };
 
 // Whether ops record their gradient rules (thread-local; on by default).
@@ -67,7 +91,8 @@ Tensor record_differentiable(Tensor out, const char* op, std::vector<Tensor> inp
                              GradRule rule);
 
 // Runs back-propagation from root with the given seed gradient, accumulating into leaves' .grad.
-void run_backward(const Tensor& root, const Tensor& seed);
+// The rules that ran are released unless retain_graph.
+void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph = false);
 
 // d(sum_k <grad_outputs[k], outputs[k]>)/d inputs[j], as torch.autograd.grad. grad_outputs
 // defaults to ones shaped like each output. Inputs may be leaves or intermediate tensors; one
@@ -75,8 +100,10 @@ void run_backward(const Tensor& root, const Tensor& seed);
 // create_graph=false: plain tensors (rules run under NoGrad). create_graph=true: the rules are
 // recorded, so the results are differentiable functions of the inputs and of any parameters;
 // an op without a differentiable rule on the way raises "<op>: second-order gradients are not
-// supported (create_graph)".
+// supported (create_graph)". retain_graph (default: create_graph) keeps the rules that ran, so
+// the same graph can be walked again.
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {}, bool create_graph = false);
+                         const std::vector<Tensor>& grad_outputs = {}, bool create_graph = false,
+                         std::optional<bool> retain_graph = std::nullopt);
 
 }  // namespace imx

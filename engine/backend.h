@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/kernel_types.h"
+#include "engine/memory_stats.h"
 #include "engine/tensor.h"
 
 namespace imx {
@@ -17,6 +18,11 @@ class Backend {
   virtual Device device() const = 0;
 
   virtual std::shared_ptr<void> allocate(size_t bytes) = 0;
+  // The allocator's statistics (zeros where a backend keeps none), the start of a new
+  // measurement (peak := in use, counters := 0), and the return of cached blocks to the system.
+  virtual MemoryStats memory_stats() const { return {}; }
+  virtual void reset_peak_memory() {}
+  virtual void empty_cache() {}
   // Waits until all work queued on the device has finished (for timing and host reads).
   virtual void synchronize() {}
   virtual void fill(Tensor& out, double value) = 0;

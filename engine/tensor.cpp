@@ -131,12 +131,14 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-void Tensor::backward() const {
+void Tensor::backward(bool retain_graph) const {
   check(numel() == 1, "Tensor::backward", "needs a one-element tensor, got " + describe() +
                                               "; pass a seed gradient instead");
-  backward(Tensor::full(shape(), 1.0, dtype(), device()));
+  backward(Tensor::full(shape(), 1.0, dtype(), device()), retain_graph);
 }
 
-void Tensor::backward(const Tensor& seed) const { run_backward(*this, seed); }
+void Tensor::backward(const Tensor& seed, bool retain_graph) const {
+  run_backward(*this, seed, retain_graph);
+}
 
 }  // namespace imx

@@ -81,8 +81,10 @@ class Tensor {
   void zero_grad() { impl_->grad.reset(); }
   const std::shared_ptr<Node>& grad_fn() const { return impl().grad_fn; }
   // Back-propagates from this one-element tensor (seed 1), or with an explicit seed gradient.
-  void backward() const;
-  void backward(const Tensor& seed) const;
+  // The graph's gradient rules and saved tensors are released as they run; retain_graph keeps
+  // them for another walk.
+  void backward(bool retain_graph = false) const;
+  void backward(const Tensor& seed, bool retain_graph = false) const;
 
   TensorImpl& impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

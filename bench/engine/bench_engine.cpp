@@ -1,11 +1,20 @@
 // `dim-bench engine`: the engine's matrix product, conv2d (forward + backward) at the DIM
-// encoders' layer sizes and whole DIM(L) training steps on the CPU, as GFLOP/s beside the
-// OpenBLAS sgemm ceiling measured in the same run.
+// encoders' layer sizes and whole DIM(L) training steps on the CPU, each as GFLOP/s and as a
+// share of the OpenBLAS sgemm ceiling measured in the same run. Training steps print the FLOP
+// count their share is computed from (step_flops.h), images/s, and the step's peak tensor
+// memory and allocations from the CPU caching allocator.
+#include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "bench/common/subcommands.h"
 #include "bench/common/timing.h"
+#include "bench/engine/step_flops.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -18,81 +27,166 @@ using namespace imx;
 
 namespace {
 
-struct ConvLayer {
-  const char* name;
-  int64_t n, c_in, h, c_out, k, stride, pad;
+struct Args {
+  int reps = 20;
+  int step_reps = 5;
+  int64_t batch = 64;
+  bool json = false;
+  std::vector<std::string> archs{"mnist28", "dcgan32"};
+  std::vector<int64_t> units{512, 2048};
+  std::vector<std::string> estimators{"jsd", "infonce"};
+  bool skip_kernels = false;
 };
 
-void report(const char* what, double flops, double seconds, double ceiling) {
-  const double gf = flops / seconds / 1e9;
-  std::printf("%-44s %10.2f ms %9.1f GFLOP/s %6.1f%% of ceiling\n", what, seconds * 1e3, gf,
-              100 * gf / ceiling);
+struct ConvLayer {
+  const char* name;
+  int64_t c_in, h, c_out, k, stride, pad;
+};
+
+void emit(const Args& a, const nlohmann::json& row, const std::string& human) {
+  if (a.json) std::cout << row.dump() << std::endl;
+  else std::printf("%s\n", human.c_str());
+  std::fflush(stdout);
 }
 
+nlohmann::json rate_row(const char* kind, const std::string& what, double flops, double seconds, double ceiling) {
+  const double gf = flops / seconds / 1e9;
+  return {{"kind", kind},   {"what", what},         {"flops", flops},
+          {"ms", seconds * 1e3}, {"gflops", gf}, {"pct_of_ceiling", 100 * gf / ceiling},
+          {"ceiling_gflops", ceiling}};
+}
 
-void run_engine_bench(int reps, int64_t batch) {
-  const double ceiling = bench::sgemm_ceiling_gflops(0, 2048, reps);
-  std::printf("ceiling: OpenBLAS sgemm 2048^3 = %.1f GFLOP/s\n\n", ceiling);
+std::string rate_line(const std::string& what, double flops, double seconds, double ceiling) {
+  char buf[200];
+  const double gf = flops / seconds / 1e9;
+  std::snprintf(buf, sizeof buf, "%-46s %8.2f GFLOP %9.2f ms %7.1f GFLOP/s %5.1f%% of ceiling", what.c_str(),
+                flops / 1e9, seconds * 1e3, gf, 100 * gf / ceiling);
+  return buf;
+}
 
+void kernels(const Args& a, double ceiling) {
   Generator gen(1);
   {
-    Tensor a = uniform({2048, 2048}, -1, 1, gen), b = uniform({2048, 2048}, -1, 1, gen);
-    const double s = bench::best_seconds(reps, [&] { matmul(a, b); });
-    report("matmul 2048^3", 2.0 * 2048 * 2048 * 2048, s, ceiling);
+    Tensor x = uniform({2048, 2048}, -1, 1, gen), y = uniform({2048, 2048}, -1, 1, gen);
+    const double s = bench::best_seconds(a.reps, [&] { matmul(x, y); });
+    const double f = 2.0 * 2048 * 2048 * 2048;
+    emit(a, rate_row("matmul", "matmul 2048^3", f, s, ceiling), rate_line("matmul 2048^3", f, s, ceiling));
   }
-
   const ConvLayer layers[] = {
-      {"DCGAN conv0 3->64 k4 s2 p1 32x32", batch, 3, 32, 64, 4, 2, 1},
-      {"DCGAN conv1 64->128 k4 s2 p1 16x16", batch, 64, 16, 128, 4, 2, 1},
-      {"DCGAN conv2 128->256 k4 s2 p1 8x8", batch, 128, 8, 256, 4, 2, 1},
-      {"MNIST conv0 1->64 k5 s2 p2 28x28", batch, 1, 28, 64, 5, 2, 2},
-      {"MNIST conv1 64->128 k5 s2 p2 14x14", batch, 64, 14, 128, 5, 2, 2},
+      {"DCGAN conv0 3->64 k4 s2 p1 32x32", 3, 32, 64, 4, 2, 1},
+      {"DCGAN conv1 64->128 k4 s2 p1 16x16", 64, 16, 128, 4, 2, 1},
+      {"DCGAN conv2 128->256 k4 s2 p1 8x8", 128, 8, 256, 4, 2, 1},
+      {"MNIST conv0 1->64 k5 s2 p2 28x28", 1, 28, 64, 5, 2, 2},
+      {"MNIST conv1 64->128 k5 s2 p2 14x14", 64, 14, 128, 5, 2, 2},
   };
   double dcgan_flops = 0, dcgan_seconds = 0;
   for (const auto& l : layers) {
-    Tensor x = uniform({l.n, l.c_in, l.h, l.h}, -1, 1, gen).set_requires_grad();
+    // As in the encoder: the first layer's images need no gradient (two products), the others
+    // get forward, data and filter gradients (three).
+    const bool first = l.c_in <= 3;
+    Tensor x = uniform({a.batch, l.c_in, l.h, l.h}, -1, 1, gen);
+    if (!first) x.set_requires_grad();
     Tensor w = uniform({l.c_out, l.c_in, l.k, l.k}, -0.1, 0.1, gen).set_requires_grad();
     const int64_t ho = (l.h + 2 * l.pad - l.k) / l.stride + 1;
-    // forward, backward-data and backward-filter are each one product of this size
-    const double flops = 3 * 2.0 * l.n * l.c_out * ho * ho * l.c_in * l.k * l.k;
-    Tensor seed = Tensor::full({l.n, l.c_out, ho, ho}, 1.0);
-    const double s = bench::best_seconds(reps, [&] {
+    const double flops = (first ? 2 : 3) * 2.0 * a.batch * l.c_out * ho * ho * l.c_in * l.k * l.k;
+    Tensor seed = Tensor::full({a.batch, l.c_out, ho, ho}, 1.0);
+    const double s = bench::best_seconds(a.reps, [&] {
       conv2d(x, w, {}, l.stride, l.pad).backward(seed);
       x.zero_grad();
       w.zero_grad();
     });
-    char name[96];
-    std::snprintf(name, sizeof name, "%s fwd+bwd", l.name);
-    report(name, flops, s, ceiling);
+    const std::string name = std::string(l.name) + (first ? " fwd+bwd-filter" : " fwd+bwd");
+    emit(a, rate_row("conv", name, flops, s, ceiling), rate_line(name, flops, s, ceiling));
     if (std::string(l.name).rfind("DCGAN", 0) == 0) dcgan_flops += flops, dcgan_seconds += s;
   }
-  std::printf("\n");
-  report("DCGAN encoder convs (batch) fwd+bwd, total", dcgan_flops, dcgan_seconds, ceiling);
+  const std::string total = "DCGAN encoder convs, total";
+  emit(a, rate_row("conv", total, dcgan_flops, dcgan_seconds, ceiling),
+       rate_line(total, dcgan_flops, dcgan_seconds, ceiling));
+}
 
-  // Whole DIM(L) training steps (encoder + dot critic + JSD MI loss + Adam), the rate the input
-  // pipeline must outpace (compare with dim-bench-data's images/s).
-  std::printf("\nDIM(L) training step, batch %lld (images/s the trainer consumes):\n",
-              static_cast<long long>(batch));
-  for (const char* arch : {"mnist28", "dcgan32"})
-    for (int64_t units : {int64_t(512), int64_t(2048)}) {
-      Generator g(7);
-      models::Encoder enc(models::encoder_spec(arch), g);
-      models::DotCritic critic(enc.local_channels(), 64, units, g);
-      std::vector<Tensor> params = enc.parameters();
-      for (auto& p : critic.parameters()) params.push_back(p);
-      Adam opt(params, 1e-4, 0.5, 0.999);
-      const auto& spec = enc.spec();
-      Tensor x = uniform({batch, spec.channels, spec.size, spec.size}, -1, 1, g);
-      const double s = bench::best_seconds(std::max(1, reps / 2), [&] {
-        opt.zero_grad();
-        auto out = enc.forward(x);
-        mi_loss(critic.encode_local(out.local), critic.encode_global(out.y), mi::Estimator::jsd)
-            .backward();
-        opt.step();
-      });
-      std::printf("  %-8s mi-units %5lld: %8.1f ms/step %8.0f images/s\n", arch,
-                  static_cast<long long>(units), s * 1e3, batch / s);
-    }
+// One DIM(L) training step: encoder, dot critic, MI loss (fused forward+backward), Adam.
+void training_step(const Args& a, const std::string& arch, int64_t units, mi::Estimator e, double ceiling) {
+  Generator g(7);
+  models::Encoder enc(models::encoder_spec(arch), g);
+  models::DotCritic critic(enc.local_channels(), enc.spec().y_dim, units, g);
+  std::vector<Tensor> params = enc.parameters();
+  for (auto& p : critic.parameters()) params.push_back(p);
+  Adam opt(params, 1e-4, 0.5, 0.999);
+  const auto& spec = enc.spec();
+  Tensor x = uniform({a.batch, spec.channels, spec.size, spec.size}, -1, 1, g);
+  Backend& cpu = cpu_backend();
+  MemoryStats step_stats;
+  auto step = [&] {
+    cpu.reset_peak_memory();
+    opt.zero_grad();
+    auto out = enc.forward(x);
+    mi_loss(critic.encode_local(out.local), critic.encode_global(out.y), e).backward();
+    opt.step();
+    step_stats = cpu.memory_stats();
+  };
+  step();  // warm-up: the caching allocator fills, OpenMP and OpenBLAS start their threads
+  std::vector<double> times;
+  for (int i = 0; i < a.step_reps; ++i) {
+    const double t0 = bench::seconds_now();
+    step();
+    times.push_back((bench::seconds_now() - t0) * 1e3);
+  }
+  std::sort(times.begin(), times.end());
+  const double ms = times.size() % 2 ? times[times.size() / 2] : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+  const double best = times.front();
+  const auto terms = bench::dim_l_step_flops(spec, a.batch, units);
+  const double flops = bench::total_flops(terms);
+  const double gf = flops / (ms * 1e-3) / 1e9;
+  const double peak_mb = double(step_stats.peak_bytes) / 1e6;
+  nlohmann::json row{{"kind", "step"},
+                     {"arch", arch},
+                     {"mi_units", units},
+                     {"estimator", std::string(mi::estimator_name(e))},
+                     {"batch", a.batch},
+                     {"flops", flops},
+                     {"ms", ms},
+                     {"ms_best", best},
+                     {"images_per_s", a.batch / (ms * 1e-3)},
+                     {"gflops", gf},
+                     {"pct_of_ceiling", 100 * gf / ceiling},
+                     {"ceiling_gflops", ceiling},
+                     {"peak_mb", peak_mb},
+                     {"allocations_per_step", step_stats.allocations},
+                     {"system_allocations_per_step", step_stats.system_allocations}};
+  nlohmann::json breakdown = nlohmann::json::object();
+  for (const auto& t : terms) breakdown[t.what] = t.flops;
+  row["flop_terms"] = breakdown;
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "  %-8s mi-units %4lld %-8s %7.2f GFLOP %8.1f ms (best %6.1f) %6.0f img/s %5.1f%% of ceiling"
+                "  peak %7.1f MB  %lld allocs (%lld from the system)",
+                arch.c_str(), (long long)units, std::string(mi::estimator_name(e)).c_str(), flops / 1e9, ms, best,
+                a.batch / (ms * 1e-3), 100 * gf / ceiling, peak_mb, (long long)step_stats.allocations,
+                (long long)step_stats.system_allocations);
+  emit(a, row, buf);
+  // The next case has other sizes: hand this one's cached blocks back, so the process holds
+  // only what the largest case needs.
+  cpu.empty_cache();
+}
+
+void run_engine_bench(const Args& a) {
+  if (a.reps < 1 || a.step_reps < 1) throw std::runtime_error("--reps and --step-reps must be >= 1");
+  double ceiling = bench::sgemm_ceiling_gflops(0, 2048, a.reps);
+  emit(a, {{"kind", "ceiling"}, {"what", "OpenBLAS sgemm 2048^3"}, {"gflops", ceiling}},
+       "ceiling: OpenBLAS sgemm 2048^3 = " + std::to_string(ceiling) + " GFLOP/s\n");
+  if (!a.skip_kernels) kernels(a, ceiling);
+  if (!a.json)
+    std::printf("\nDIM(L) training step, batch %lld: encoder + dot critic + MI loss + Adam. FLOPs: products only\n"
+                "(convs fwd + filter grad + data grad except the first layer, linear layers x3, the MI loss's 3);\n"
+                "median of %d steps after a warm-up; peak = the most tensor memory live during the step.\n",
+                (long long)a.batch, a.step_reps);
+  for (const std::string& arch : a.archs)
+    for (int64_t units : a.units)
+      for (const std::string& name : a.estimators) {
+        // Re-measured per step case: the shared machine's available compute drifts.
+        ceiling = bench::sgemm_ceiling_gflops(0, 2048, 5);
+        training_step(a, arch, units, mi::parse_estimator(name), ceiling);
+      }
 }
 
 }  // namespace
@@ -101,15 +195,22 @@ namespace imx::bench {
 
 void add_engine_subcommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "engine", "Engine CPU benchmarks: matmul at 2048^3, conv2d forward+backward at the DIM "
-                "encoders' layer sizes, and whole DIM(L) training steps, in float32, against the "
-                "OpenBLAS sgemm ceiling measured in the same run.");
-  auto reps = std::make_shared<int>(20);  // steady state takes a few runs (heap, threads)
-  auto batch = std::make_shared<int64_t>(64);
-  cmd->add_option("--reps", *reps, "Timed repetitions (best is reported)")->capture_default_str();
-  cmd->add_option("--batch", *batch, "Batch size for the conv layers and training steps")
+      "engine", "Engine CPU benchmarks: matmul at 2048^3, conv2d forward+backward at the DIM encoders' layer "
+                "sizes, and whole DIM(L) training steps (images/s, share of the ceiling from an explicit FLOP "
+                "count, peak memory), in float32, against the OpenBLAS sgemm ceiling measured in the same run.");
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--reps", a->reps, "Timed repetitions of matmul and conv (best is reported)")->capture_default_str();
+  cmd->add_option("--step-reps", a->step_reps, "Timed training steps per case (median is reported)")
       ->capture_default_str();
-  cmd->callback([reps, batch] { run_engine_bench(*reps, *batch); });
+  cmd->add_option("--batch", a->batch, "Batch size for the conv layers and training steps")->capture_default_str();
+  cmd->add_option("--arch", a->archs, "Encoders of the training steps")->delimiter(',')->capture_default_str();
+  cmd->add_option("--mi-units", a->units, "Critic widths of the training steps")->delimiter(',')->capture_default_str();
+  cmd->add_option("--estimator", a->estimators, "MI estimators of the training steps")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_flag("--steps-only", a->skip_kernels, "Only the training steps (skip matmul and conv)");
+  cmd->add_flag("--json", a->json, "One JSON object per line instead of the table");
+  cmd->callback([a] { run_engine_bench(*a); });
 }
 
 }  // namespace imx::bench

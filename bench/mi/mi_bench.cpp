@@ -40,6 +40,7 @@ struct Args {
   bool all = false, json = false;
   int reps = 3, threads = 0;
   int64_t tile = 0;
+  double score_cache_mb = double(mi::kDefaultScoreCacheBytes) / (1 << 20);
   double max_gb = 8.0;
   int ceiling_n = 2048;
 };
@@ -135,6 +136,7 @@ Row measure(const Case& c, Impl impl, Data& data, const Args& a, int threads) {
   mi::Options opt;
   opt.threads = threads;
   opt.tile_cols = impl == Impl::fused ? a.tile : 0;
+  opt.score_cache_bytes = std::size_t(a.score_cache_mb * (1 << 20));
   const std::size_t need = mi::extra_bytes(impl, c.pb, c.e, sizeof(float), true, opt);
   if (double(need) > a.max_gb * 1e9) {
     char reason[128];
@@ -413,6 +415,9 @@ void add_mi_subcommand(CLI::App& app) {
   sub->add_option("--reps", args->reps, "Timed repetitions (median reported) after one warm-up")->capture_default_str();
   sub->add_option("--threads", args->threads, "Threads (0 = OpenMP default)")->capture_default_str();
   sub->add_option("--tile", args->tile, "Fused column-tile width (0 = automatic)")->capture_default_str();
+  sub->add_option("--score-cache-mb", args->score_cache_mb,
+                  "Fused infoNCE: MiB of first-pass score tiles kept for the gradient pass (0 = recompute all)")
+      ->capture_default_str();
   sub->add_option("--ceiling-n", args->ceiling_n, "Size n of the n^3 sgemm that measures the ceiling")
       ->capture_default_str();
   sub->add_option("--max-gb", args->max_gb, "Skip an implementation needing more scratch than this")->capture_default_str();

@@ -9,7 +9,10 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend();
   Device device() const override { return Device::CPU; }
-  std::shared_ptr<void> allocate(size_t bytes) override;
+  std::shared_ptr<void> allocate(size_t bytes) override;  // cpu/caching_allocator.h
+  MemoryStats memory_stats() const override;
+  void reset_peak_memory() override;
+  void empty_cache() override;
   void fill(Tensor& out, double value) override;
   void copy(const Tensor& src, Tensor& dst) override;
   void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,

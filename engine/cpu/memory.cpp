@@ -1,18 +1,18 @@
 // Allocation, fill and copies on the CPU.
-#include <cstdlib>
 #include <cstring>
 
+#include "engine/cpu/caching_allocator.h"
 #include "engine/cpu/cpu_backend.h"
 
 namespace imx {
 
 std::shared_ptr<void> CpuBackend::allocate(size_t bytes) {
-  // 64-byte alignment for AVX-512 loads; at least one byte so empty tensors own a pointer.
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded ? rounded : 64);
-  if (!p) throw Error("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");
-  return std::shared_ptr<void>(p, std::free);
+  return cpu::CachingAllocator::instance().allocate(bytes);
 }
+
+MemoryStats CpuBackend::memory_stats() const { return cpu::CachingAllocator::instance().stats(); }
+void CpuBackend::reset_peak_memory() { cpu::CachingAllocator::instance().reset_peak(); }
+void CpuBackend::empty_cache() { cpu::CachingAllocator::instance().empty_cache(); }
 
 void CpuBackend::fill(Tensor& out, double value) {
   dispatch(out.dtype(), [&]<class T>() {

@@ -3,8 +3,11 @@
 // per-channel affine map, so both backward passes use the same group formula:
 //   gx = invstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = gy * gamma[channel].
 // Statistics are accumulated in float64.
+#include <algorithm>
 #include <cmath>
 #include <omp.h>
+
+#include <vector>
 
 #include "engine/cpu/cpu_backend.h"
 
@@ -15,6 +18,149 @@ namespace {
 // Index of element (o, c, i) in the [outer, C, inner] view.
 inline int64_t at(const NormGeometry& g, int64_t o, int64_t c, int64_t i) {
   return (o * g.channels + c) * g.inner + i;
+}
+
+// Batch-norm on maps (inner > 1) works on blocks of channels, one block per thread at a time,
+// visiting (o, c, i) with the block's channels inside the outer loop, so that each image
+// contributes a few contiguous planes per block. Each channel sums its elements in (o, i) order.
+constexpr int64_t kChannelBlock = 16;
+
+inline int64_t channel_blocks(const NormGeometry& g) { return (g.channels + kChannelBlock - 1) / kChannelBlock; }
+
+// f(j, k) for every element k of channels [c0, c0 + w), j = channel - c0.
+template <class F>
+inline void for_block(const NormGeometry& g, int64_t c0, int64_t w, F&& f) {
+  for (int64_t o = 0; o < g.outer; ++o)
+    for (int64_t j = 0; j < w; ++j) {
+      const int64_t base = at(g, o, c0 + j, 0);
+      for (int64_t i = 0; i < g.inner; ++i) f(j, base + i);
+    }
+}
+
+
+// Rows [outer, C] (inner == 1, e.g. the critic's [N*M*M, units]): walking a channel block down
+// the rows touches one cache line per row at a stride of C elements, which the prefetchers do
+// not follow and which changes page every few rows. Instead each thread streams a contiguous
+// range of rows and sums into its own per-channel partials; the partials are added in thread
+// order (fixed at a fixed thread count, so results repeat bit for bit).
+struct RowPartials {
+  int threads;
+  int64_t channels;
+  std::vector<double> sums;  // [threads][2][channels]
+  RowPartials(int t, int64_t c) : threads(t), channels(c), sums(size_t(t) * 2 * c, 0.0) {}
+  double* part(int t, int which) { return sums.data() + (size_t(t) * 2 + which) * channels; }
+  // Adds every thread's partials into thread 0's, in thread order.
+  void merge() {
+    for (int t = 1; t < threads; ++t)
+      for (int w = 0; w < 2; ++w) {
+        double* dst = part(0, w);
+        const double* src = part(t, w);
+        for (int64_t c = 0; c < channels; ++c) dst[c] += src[c];
+      }
+  }
+};
+
+// Calls f(t, r0, r1) for thread t's rows [r0, r1) of `rows`, on every thread.
+template <class F>
+void for_row_ranges(int threads, int64_t rows, F&& f) {
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    f(t, rows * t / threads, rows * (t + 1) / threads);
+  }
+}
+
+int row_threads(const NormGeometry& g) {
+  return g.outer * g.channels > 32768 ? int(std::min<int64_t>(omp_get_max_threads(), g.outer)) : 1;
+}
+
+template <class T>
+void rows_batchnorm_train(const NormGeometry& g, const T* px, const T* pg, const T* pb, double eps,
+                          double momentum, T* rm, T* rv, T* py, T* sm, T* si) {
+  const int64_t C = g.channels, m = g.outer;
+  const int threads = row_threads(g);
+  RowPartials acc(threads, C);
+  for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
+    double* sum = acc.part(t, 0);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) sum[c] += row[c];
+    }
+  });
+  acc.merge();
+  std::vector<double> mean(C), invstd(C);
+  for (int64_t c = 0; c < C; ++c) mean[c] = acc.part(0, 0)[c] / m;
+  for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
+    double* sq = acc.part(t, 1);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = row[c] - mean[c];
+        sq[c] += d * d;
+      }
+    }
+  });
+  acc.merge();
+  const double* sq = acc.part(0, 1);
+  for (int64_t c = 0; c < C; ++c) {
+    invstd[c] = 1.0 / std::sqrt(sq[c] / m + eps);
+    sm[c] = static_cast<T>(mean[c]);
+    si[c] = static_cast<T>(invstd[c]);
+    const double unbiased = m > 1 ? sq[c] / (m - 1) : sq[c] / m;
+    rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[c]);
+    rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+  }
+  for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+      T* out = py + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) out[c] = static_cast<T>((row[c] - mean[c]) * invstd[c] * pg[c] + pb[c]);
+    }
+  });
+}
+
+template <class T>
+void rows_batchnorm_backward(const NormGeometry& g, const T* px, const T* pg, const T* sm, const T* si,
+                             const T* pgy, T* pgx, T* pgg, T* pgb) {
+  const int64_t C = g.channels, m = g.outer;
+  const int threads = row_threads(g);
+  std::vector<double> mean(C), invstd(C);
+  for (int64_t c = 0; c < C; ++c) mean[c] = sm[c], invstd[c] = si[c];
+  RowPartials acc(threads, C);
+  for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
+    double *sum_gy = acc.part(t, 0), *sum_gy_xhat = acc.part(t, 1);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T *row = px + r * C, *gyr = pgy + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        sum_gy[c] += gyr[c];
+        sum_gy_xhat[c] += gyr[c] * (row[c] - mean[c]) * invstd[c];
+      }
+    }
+  });
+  acc.merge();
+  std::vector<double> a(C), b(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double sgy = acc.part(0, 0)[c], sgx = acc.part(0, 1)[c];
+    pgg[c] = static_cast<T>(sgx);
+    pgb[c] = static_cast<T>(sgy);
+    a[c] = pg[c] * sgy / m;
+    b[c] = pg[c] * sgx / m;
+  }
+  for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T *row = px + r * C, *gyr = pgy + r * C;
+      T* out = pgx + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const double xhat = (row[c] - mean[c]) * invstd[c];
+        out[c] = static_cast<T>(invstd[c] * (pg[c] * gyr[c] - a[c] - xhat * b[c]));
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -28,29 +174,29 @@ void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const T
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pb = beta.data<T>();
     T *py = y.data<T>(), *rm = running_mean.data<T>(), *rv = running_var.data<T>();
     T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+    if (g.inner == 1) return rows_batchnorm_train(g, px, pg, pb, eps, momentum, rm, rv, py, sm, si);
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < g.channels; ++c) {
-      double sum = 0, sq = 0;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) sum += px[at(g, o, c, i)];
-      const double mean = sum / m;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const double d = px[at(g, o, c, i)] - mean;
-          sq += d * d;
-        }
-      const double var = sq / m;
-      const double invstd = 1.0 / std::sqrt(var + eps);
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const int64_t k = at(g, o, c, i);
-          py[k] = static_cast<T>((px[k] - mean) * invstd * pg[c] + pb[c]);
-        }
-      sm[c] = static_cast<T>(mean);
-      si[c] = static_cast<T>(invstd);
-      const double unbiased = m > 1 ? sq / (m - 1) : var;
-      rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean);
-      rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+    for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
+      const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
+      double sum[kChannelBlock] = {}, sq[kChannelBlock] = {}, mean[kChannelBlock], invstd[kChannelBlock];
+      for_block(g, c0, w, [&](int64_t j, int64_t k) { sum[j] += px[k]; });
+      for (int64_t j = 0; j < w; ++j) mean[j] = sum[j] / m;
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        const double d = px[k] - mean[j];
+        sq[j] += d * d;
+      });
+      for (int64_t j = 0; j < w; ++j) invstd[j] = 1.0 / std::sqrt(sq[j] / m + eps);
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        py[k] = static_cast<T>((px[k] - mean[j]) * invstd[j] * pg[c0 + j] + pb[c0 + j]);
+      });
+      for (int64_t j = 0; j < w; ++j) {
+        const int64_t c = c0 + j;
+        sm[c] = static_cast<T>(mean[j]);
+        si[c] = static_cast<T>(invstd[j]);
+        const double unbiased = m > 1 ? sq[j] / (m - 1) : sq[j] / m;
+        rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[j]);
+        rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
+      }
     }
   });
 }
@@ -64,25 +210,29 @@ void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, cons
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pgy = gy.data<T>();
     const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
     T *pgx = gx.data<T>(), *pgg = ggamma.data<T>(), *pgb = gbeta.data<T>();
+    if (g.inner == 1) return rows_batchnorm_backward(g, px, pg, sm, si, pgy, pgx, pgg, pgb);
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < g.channels; ++c) {
-      const double mean = sm[c], invstd = si[c];
-      double sum_gy = 0, sum_gy_xhat = 0;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const int64_t k = at(g, o, c, i);
-          sum_gy += pgy[k];
-          sum_gy_xhat += pgy[k] * (px[k] - mean) * invstd;
-        }
-      pgg[c] = static_cast<T>(sum_gy_xhat);
-      pgb[c] = static_cast<T>(sum_gy);
-      const double a = pg[c] * sum_gy / m, b = pg[c] * sum_gy_xhat / m;
-      for (int64_t o = 0; o < g.outer; ++o)
-        for (int64_t i = 0; i < g.inner; ++i) {
-          const int64_t k = at(g, o, c, i);
-          const double xhat = (px[k] - mean) * invstd;
-          pgx[k] = static_cast<T>(invstd * (pg[c] * pgy[k] - a - xhat * b));
-        }
+    for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
+      const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
+      double sum_gy[kChannelBlock] = {}, sum_gy_xhat[kChannelBlock] = {};
+      double a[kChannelBlock], b[kChannelBlock];
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        const double mean = sm[c0 + j], invstd = si[c0 + j];
+        sum_gy[j] += pgy[k];
+        sum_gy_xhat[j] += pgy[k] * (px[k] - mean) * invstd;
+      });
+      for (int64_t j = 0; j < w; ++j) {
+        const int64_t c = c0 + j;
+        pgg[c] = static_cast<T>(sum_gy_xhat[j]);
+        pgb[c] = static_cast<T>(sum_gy[j]);
+        a[j] = pg[c] * sum_gy[j] / m;
+        b[j] = pg[c] * sum_gy_xhat[j] / m;
+      }
+      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+        const double mean = sm[c0 + j], invstd = si[c0 + j];
+        const double xhat = (px[k] - mean) * invstd;
+        pgx[k] = static_cast<T>(invstd * (pg[c0 + j] * pgy[k] - a[j] - xhat * b[j]));
+      });
     }
   });
 }

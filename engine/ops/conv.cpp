@@ -29,24 +29,27 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
   }
   Tensor y = empty_as(x, {g.n, g.c_out, g.h_out, g.w_out});
   backend_of(x).conv2d_forward(g, x, w, y);
-  if (b.defined()) {
-    Tensor biased = empty_like(y);
-    backend_of(y).binary(Binary::Add, y, reshape(b.detach(), {1, g.c_out, 1, 1}), biased);
-    y = biased;
-  }
-  return record(y, "conv2d", {x, w, b}, [x, w, b, g](const Tensor& gy) {
-    Tensor gx, gw, gb;
-    if (x.requires_grad()) {
-      gx = empty_like(x);
-      backend_of(gy).conv2d_backward_data(g, gy, w, gx);
-    }
-    if (w.requires_grad()) {
-      gw = empty_like(w);
-      backend_of(gy).conv2d_backward_filter(g, x, gy, gw);
-    }
-    if (b.defined() && b.requires_grad()) gb = reshape(sum_to(gy, {1, g.c_out, 1, 1}), {g.c_out});
-    return std::vector<Tensor>{gx, gw, gb};
-  });
+  // The bias is added in place: a second full-size tensor would cost a pass over fresh memory.
+  if (b.defined()) backend_of(y).binary(Binary::Add, y, reshape(b.detach(), {1, g.c_out, 1, 1}), y);
+  // The rule keeps x only for the filter gradient and w only for the data gradient (the first
+  // layer's images need no gradient, so its weights are not kept either).
+  const bool need_gx = x.requires_grad(), need_gw = w.requires_grad();
+  const bool need_gb = b.defined() && b.requires_grad();
+  return record(y, "conv2d", {x, w, b},
+                [xs = need_gw ? x.detach() : Tensor{}, ws = need_gx ? w.detach() : Tensor{}, need_gx, need_gw,
+                 need_gb, x_shape = x.shape(), w_shape = w.shape(), g](const Tensor& gy) {
+                  Tensor gx, gw, gb;
+                  if (need_gx) {
+                    gx = empty_as(gy, x_shape);
+                    backend_of(gy).conv2d_backward_data(g, gy, ws, gx);
+                  }
+                  if (need_gw) {
+                    gw = empty_as(gy, w_shape);
+                    backend_of(gy).conv2d_backward_filter(g, xs, gy, gw);
+                  }
+                  if (need_gb) gb = reshape(sum_to(gy, {1, g.c_out, 1, 1}), {g.c_out});
+                  return std::vector<Tensor>{gx, gw, gb};
+                });
 }
 
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad) {
@@ -62,9 +65,9 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad) 
   g.w_out = (g.w_in + 2 * pad - kernel) / stride + 1;
   Tensor y = empty_as(x, {g.n, g.c, g.h_out, g.w_out});
   backend_of(x).maxpool2d_forward(g, x, y);
-  return record(y, "max_pool2d", {x}, [x, g](const Tensor& gy) {
-    Tensor gx = empty_like(x);
-    backend_of(gy).maxpool2d_backward(g, x, gy, gx);
+  return record(y, "max_pool2d", {x}, [xs = x.detach(), g](const Tensor& gy) {
+    Tensor gx = empty_like(xs);
+    backend_of(gy).maxpool2d_backward(g, xs, gy, gx);
     return std::vector<Tensor>{gx};
   });
 }

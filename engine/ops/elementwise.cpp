@@ -12,10 +12,10 @@ namespace {
 // capture its node's output with its graph (the node would own itself).
 Tensor unary_grad_graph(Unary kind, const Tensor& x, const Tensor& yd, const Tensor& g) {
   switch (kind) {
-    case Unary::Relu: {  // the mask is a constant: relu'' = 0
-      const Tensor ones = Tensor::full(x.shape(), 1.0, x.dtype(), x.device());
-      Tensor mask = empty_like(x);
-      backend_of(x).unary_backward(kind, x, yd, ones, mask);
+    case Unary::Relu: {  // the mask is a constant: relu'' = 0; y > 0 exactly where x > 0
+      const Tensor ones = Tensor::full(yd.shape(), 1.0, yd.dtype(), yd.device());
+      Tensor mask = empty_like(yd);
+      backend_of(yd).unary_backward(kind, yd, yd, ones, mask);
       return mul(g, mask);
     }
     case Unary::Sigmoid: {
@@ -36,13 +36,20 @@ Tensor unary_op(const char* name, Unary kind, const Tensor& x) {
   check(x.defined(), name, "undefined input");
   Tensor y = empty_like(x);
   backend_of(x).unary(kind, x, y);
-  // Capture the output's data, never the output itself: its node would own itself.
-  return record_differentiable(y, name, {x}, [x, yd = y.detach(), kind](const Tensor& gy) {
+  // Capture the output's data, never the output itself: its node would own itself. relu needs
+  // only the output (its derivative is y > 0, a constant), neg nothing; the others keep x for
+  // the second-order form.
+  const bool keep_x = kind != Unary::Relu && kind != Unary::Neg;
+  const bool keep_y = kind != Unary::Neg;
+  return record_differentiable(y, name, {x}, [xs = keep_x ? x : Tensor{}, yd = keep_y ? y.detach() : Tensor{},
+                                              kind](const Tensor& gy) {
     // One rule, two evaluations: recording on means grad(create_graph=true), which needs the
     // derivative as recorded ops; otherwise (every training step) the fused kernel is faster.
-    if (grad_enabled()) return std::vector<Tensor>{unary_grad_graph(kind, x, yd, gy)};
-    Tensor gx = empty_like(x);
-    backend_of(x).unary_backward(kind, x, yd, gy, gx);
+    if (grad_enabled()) return std::vector<Tensor>{unary_grad_graph(kind, xs, yd, gy)};
+    if (kind == Unary::Neg) return std::vector<Tensor>{neg(gy)};
+    const Tensor& xv = xs.defined() ? xs : yd;  // relu: y > 0 where x > 0
+    Tensor gx = empty_like(gy);
+    backend_of(gy).unary_backward(kind, xv, yd, gy, gx);
     return std::vector<Tensor>{gx};
   });
 }
@@ -83,9 +90,13 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("mul", Binary::Mul, a, b);
-  return record_differentiable(out, "mul", {a, b}, [a, b](const Tensor& g) {
-    return std::vector<Tensor>{a.requires_grad() ? sum_to(mul(g, b), a.shape()) : Tensor{},
-                               b.requires_grad() ? sum_to(mul(g, a), b.shape()) : Tensor{}};
+  // a is kept only for b's gradient and b only for a's.
+  const bool need_ga = a.requires_grad(), need_gb = b.requires_grad();
+  return record_differentiable(out, "mul", {a, b},
+                               [as = need_gb ? a : Tensor{}, bs = need_ga ? b : Tensor{}, need_ga, need_gb,
+                                sa = a.shape(), sb = b.shape()](const Tensor& g) {
+    return std::vector<Tensor>{need_ga ? sum_to(mul(g, bs), sa) : Tensor{},
+                               need_gb ? sum_to(mul(g, as), sb) : Tensor{}};
   });
 }
 

@@ -17,14 +17,17 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
             shape_str(b.shape()) + (trans_b ? "^T" : ""));
   Tensor c = empty_as(a, {m, n});
   backend_of(a).gemm(trans_a, trans_b, 1.0, a, b, 0.0, c);
-  return record_differentiable(c, "matmul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g) {
+  // The rule keeps b only for A's gradient and a only for B's (with their graphs: the rule is
+  // differentiated again under create_graph).
+  const bool need_ga = a.requires_grad(), need_gb = b.requires_grad();
+  return record_differentiable(c, "matmul", {a, b},
+                               [as = need_gb ? a : Tensor{}, bs = need_ga ? b : Tensor{}, need_ga, need_gb,
+                                trans_a, trans_b](const Tensor& g) {
     // C = op(A) op(B): d op(A) = G op(B)^T and d op(B) = op(A)^T G, transposed back when the
     // operand itself was transposed.
     Tensor ga, gb;
-    if (a.requires_grad())
-      ga = trans_a ? matmul(b, g, trans_b, true) : matmul(g, b, false, !trans_b);
-    if (b.requires_grad())
-      gb = trans_b ? matmul(g, a, true, trans_a) : matmul(a, g, !trans_a, false);
+    if (need_ga) ga = trans_a ? matmul(bs, g, trans_b, true) : matmul(g, bs, false, !trans_b);
+    if (need_gb) gb = trans_b ? matmul(g, as, true, trans_a) : matmul(as, g, !trans_a, false);
     return std::vector<Tensor>{ga, gb};
   });
 }
@@ -44,11 +47,16 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = empty_as(x, {x.size(0), w.size(0)});
   if (b.defined()) backend_of(x).gather_strided(b, 0, {0, 1}, y);  // rows start as the bias
   backend_of(x).gemm(false, true, 1.0, x, w, b.defined() ? 1.0 : 0.0, y);
-  return record_differentiable(y, "linear", {x, w, b}, [x, w, b](const Tensor& g) {
+  // x is kept only for the weight's gradient, w only for the input's.
+  const bool need_gx = x.requires_grad(), need_gw = w.requires_grad();
+  const bool need_gb = b.defined() && b.requires_grad();
+  return record_differentiable(y, "linear", {x, w, b},
+                               [xs = need_gw ? x : Tensor{}, ws = need_gx ? w : Tensor{}, need_gx, need_gw,
+                                need_gb, b_shape = b.defined() ? b.shape() : Shape{}](const Tensor& g) {
     Tensor gx, gw, gb;
-    if (x.requires_grad()) gx = matmul(g, w);                // dX = dY W
-    if (w.requires_grad()) gw = matmul(g, x, true, false);   // dW = dY^T X
-    if (b.defined() && b.requires_grad()) gb = sum_to(g, b.shape());
+    if (need_gx) gx = matmul(g, ws);                // dX = dY W
+    if (need_gw) gw = matmul(g, xs, true, false);   // dW = dY^T X
+    if (need_gb) gb = sum_to(g, b_shape);
     return std::vector<Tensor>{gx, gw, gb};
   });
 }

@@ -118,12 +118,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     backend_of(x).scatter_add_strided(x, begin * strides[a], strides, y);
     begin += x.size(a);
   }
-  return record_differentiable(y, "concat", xs, [xs, a](const Tensor& g) {
+  std::vector<int64_t> sizes;  // the rule needs the parts' extents only, not their data
+  for (const auto& x : xs) sizes.push_back(x.size(a));
+  return record_differentiable(y, "concat", xs, [sizes, a](const Tensor& g) {
     std::vector<Tensor> grads;
     int64_t b = 0;
-    for (const auto& x : xs) {
-      grads.push_back(slice(g, a, b, b + x.size(a)));
-      b += x.size(a);
+    for (int64_t n : sizes) {
+      grads.push_back(slice(g, a, b, b + n));
+      b += n;
     }
     return grads;
   });

@@ -56,7 +56,9 @@ Tensor mi_loss(const Tensor& local, const Tensor& global, mi::Estimator estimato
   if (want_gg) gg = reshape(gg, global.shape());
   return record(loss, "mi_loss", {local, global}, [gl, gg](const Tensor& up) {
     // The upstream gradient stays where it is: a device-side multiply by the 0-d tensor, no
-    // up.item() (which would synchronize the host with the CUDA stream every step).
+    // up.item() on CUDA (which would synchronize the host with the stream every step). On the
+    // CPU a loss backpropagated alone (upstream 1) hands its gradients over without a copy.
+    if (up.device() == Device::CPU && up.item() == 1.0) return std::vector<Tensor>{gl, gg};
     return std::vector<Tensor>{gl.defined() ? mul(gl, up) : Tensor(), gg.defined() ? mul(gg, up) : Tensor()};
   });
 }

@@ -1,7 +1,14 @@
 // The fused CPU kernel: the (B*K) x (B*P) score matrix is produced one column tile at a time
 // (a gemm of all global vectors against a tile of local vectors), reduced at once, and dropped.
-// The gradient pass recomputes each tile, turns it into dLoss/ds in place and immediately
-// accumulates dG += dS_tile * L_tile and writes dL_tile = dS_tile^T * G.
+// The gradient pass turns each tile into dLoss/ds in place and immediately accumulates
+// dG += dS_tile * L_tile and writes dL_tile = dS_tile^T * G.
+//
+// Which pass structure, by estimator:
+//   f-divergences: one pass (the gradient depends on the score alone). Three products.
+//   dv: one pass as well (fused_dv.h: the batch's log-sum-exp factors out of every product).
+//   infoNCE: the gradient needs each row's log-sum-exp first, so two passes. Tiles of the first
+//     pass are kept for the second up to Options::score_cache_bytes (three products for them)
+//     and recomputed beyond it (four), so memory stays bounded by the budget at any B.
 //
 // Parallelism: OpenMP over tiles, each thread calling a single-threaded gemm (measured faster
 // on small core counts than threading each product inside OpenBLAS, and it also parallelizes
@@ -13,6 +20,7 @@
 #include "losses/mi/blas.h"
 #include "losses/mi/dispatch.h"
 #include "losses/mi/estimator_run.h"
+#include "losses/mi/fused_dv.h"
 #include "losses/mi/mi.h"
 #include "losses/mi/parallel.h"
 #include "losses/mi/scratch.h"
@@ -23,19 +31,38 @@ namespace {
 using cpu::Block;
 using cpu::Geometry;
 
+// Which pass structure an estimator gets (see the top of this file).
+enum class Passes { one, dv_one, two };
+
+Passes passes_for(Estimator e, bool grads) {
+  const bool pointwise = visit_estimator(e, [](auto m) { return decltype(m)::pointwise; });
+  if (pointwise || !grads) return Passes::one;
+  return e == Estimator::dv ? Passes::dv_one : Passes::two;
+}
+
 struct FusedShape {
   int64_t tile, tiles;
-  int slots;  // threads actually used
+  int slots;          // threads actually used
+  int64_t cached;     // tiles kept between the passes, per slot (the first of each slot's run)
+  int64_t max_chunk;  // the most tiles any slot runs
+  bool scratch_tiles() const { return cached < max_chunk; }  // some tiles are not cached
 };
 
-FusedShape fused_shape(const Problem& pb, std::size_t elem_bytes, const Options& opt) {
+FusedShape fused_shape(const Problem& pb, Estimator e, bool grads, std::size_t elem_bytes, const Options& opt) {
   const int threads = resolve_threads(opt);
   if (opt.tile_cols < 0)
     throw std::invalid_argument("mi: Options::tile_cols must be >= 0, got " + std::to_string(opt.tile_cols));
   const int64_t tile =
       std::min(pb.cols(), opt.tile_cols > 0 ? opt.tile_cols : default_tile_cols(pb, elem_bytes, threads));
   const int64_t tiles = (pb.cols() + tile - 1) / tile;
-  return {tile, tiles, int(std::min<int64_t>(threads, tiles))};
+  const int slots = int(std::min<int64_t>(threads, tiles));
+  const int64_t max_chunk = (tiles + slots - 1) / slots;
+  int64_t cached = 0;
+  if (passes_for(e, grads) == Passes::two) {
+    const std::size_t tile_bytes = std::size_t(pb.rows()) * tile * elem_bytes;
+    cached = std::min<int64_t>(max_chunk, int64_t(opt.score_cache_bytes / tile_bytes) / slots);
+  }
+  return {tile, tiles, slots, cached, max_chunk};
 }
 
 template <class T>
@@ -44,7 +71,8 @@ class FusedSweep {
   FusedSweep(const Geometry& g, const FusedShape& shape, const T* local, const T* global,
              Gradients<T> grads, T alpha, MemoryMeter& meter)
       : g_(g), shape_(shape), local_(local), global_(global), grads_(grads), alpha_(alpha),
-        scores_(meter, std::size_t(shape.slots) * g.R * shape.tile) {
+        scores_(meter, shape.scratch_tiles() ? std::size_t(shape.slots) * g.R * shape.tile : 0),
+        cache_(meter, std::size_t(shape.slots) * shape.cached * g.R * shape.tile) {
     if (grads_.global) {
       std::fill_n(grads_.global, g.R * g.D, T(0));  // slot 0 accumulates here directly
       dg_partials_ = Scratch<T>(meter, std::size_t(shape.slots - 1) * g.R * g.D);
@@ -55,12 +83,28 @@ class FusedSweep {
   int slots() const { return shape_.slots; }
   bool wants_grads() const { return grads_.any(); }
 
+  int64_t tiles() const { return shape_.tiles; }
+  int64_t tile_cols() const { return shape_.tile; }
+  int64_t tile_of(const Block<T>& b) const { return b.c0 / shape_.tile; }
+  // Slot 0 accumulates dG in the output itself, the others in their partials.
+  T* dg_partial(int slot) {
+    return slot == 0 ? grads_.global : dg_partials_.data() + std::size_t(slot - 1) * g_.R * g_.D;
+  }
+
+  // The first call computes every tile (into the cache for the first `cached` tiles of each
+  // slot's run); later calls reuse the cached tiles and recompute the others.
   template <class F>
   void for_each_block(F&& on_block) {
+    const bool first_pass = passes_++ == 0;
     parallel_for(shape_.slots, shape_.tiles, [&](int slot, int64_t t) {
       const int64_t c0 = t * shape_.tile, c1 = std::min(g_.C, c0 + shape_.tile), w = c1 - c0;
-      T* s = scores_.data() + std::size_t(slot) * g_.R * shape_.tile;
-      blas::gemm<T>(false, true, g_.R, w, g_.D, T(1), global_, g_.D, local_ + c0 * g_.D, g_.D, T(0), s, w);
+      const int64_t q = t - shape_.tiles * slot / shape_.slots;  // position in the slot's run
+      const std::size_t tile_elems = std::size_t(g_.R) * shape_.tile;
+      const bool cached = q < shape_.cached;
+      T* s = cached ? cache_.data() + (std::size_t(slot) * shape_.cached + q) * tile_elems
+                    : scores_.data() + std::size_t(slot) * tile_elems;
+      if (first_pass || !cached)
+        blas::gemm<T>(false, true, g_.R, w, g_.D, T(1), global_, g_.D, local_ + c0 * g_.D, g_.D, T(0), s, w);
       on_block(slot, Block<T>{s, w, 0, g_.R, c0, c1});
     });
   }
@@ -68,7 +112,7 @@ class FusedSweep {
   void accumulate_grads(int slot, const Block<T>& ds) {
     const int64_t w = ds.c1 - ds.c0;
     if (grads_.global) {
-      T* dg = slot == 0 ? grads_.global : dg_partials_.data() + std::size_t(slot - 1) * g_.R * g_.D;
+      T* dg = dg_partial(slot);
       blas::gemm<T>(false, false, g_.R, g_.D, w, alpha_, ds.data, ds.ld, local_ + ds.c0 * g_.D, g_.D,
                     T(1), dg, g_.D);
     }
@@ -95,7 +139,9 @@ class FusedSweep {
   Gradients<T> grads_;
   T alpha_;
   Scratch<T> scores_;
+  Scratch<T> cache_;
   Scratch<T> dg_partials_;
+  int passes_ = 0;
 };
 
 }  // namespace
@@ -114,9 +160,13 @@ std::size_t fused_bytes(const Problem& pb, Estimator e, std::size_t elem_bytes, 
                         const Options& opt) {
   pb.validate();
   const Geometry g(pb);
-  const FusedShape shape = fused_shape(pb, elem_bytes, opt);
-  std::size_t bytes = std::size_t(shape.slots) * g.R * shape.tile * elem_bytes;
+  const FusedShape shape = fused_shape(pb, e, with_grads, elem_bytes, opt);
+  const std::size_t tile_bytes = std::size_t(g.R) * shape.tile * elem_bytes;
+  std::size_t bytes = (shape.scratch_tiles() ? shape.slots : 0) * tile_bytes;
+  bytes += std::size_t(shape.slots) * shape.cached * tile_bytes;
   if (with_grads) bytes += std::size_t(shape.slots - 1) * g.R * g.D * elem_bytes;
+  if (passes_for(e, with_grads) == Passes::dv_one)
+    return bytes + cpu::dv_one_pass_bytes(shape.slots, shape.tiles, elem_bytes);
   const bool pointwise = visit_estimator(e, [](auto m) { return decltype(m)::pointwise; });
   return bytes + cpu::estimator_scratch_bytes(g, pointwise, shape.slots, elem_bytes);
 }
@@ -126,8 +176,18 @@ T fused(const Problem& pb, Estimator e, const T* local, const T* global, Gradien
         const Options& opt) {
   pb.validate_for(e);
   const Geometry g(pb);
-  const FusedShape shape = fused_shape(pb, sizeof(T), opt);
+  const FusedShape shape = fused_shape(pb, e, grads.any(), sizeof(T), opt);
   blas::ScopedThreads single_threaded_blas(1);  // our threads run one product each
+  if (passes_for(e, grads.any()) == Passes::dv_one) {
+    MemoryMeter meter;
+    double loss;
+    {
+      FusedSweep<T> sweep(g, shape, local, global, grads, T(1), meter);  // scaled in dv_one_pass
+      loss = cpu::dv_one_pass<T>(g, sweep, local, global, grads, opt.grad_scale, meter);
+    }
+    if (opt.peak_extra_bytes) *opt.peak_extra_bytes = meter.peak();
+    return T(loss);
+  }
   return cpu::run_estimator<T>(g, e, opt, [&](MemoryMeter& meter) {
     return FusedSweep<T>(g, shape, local, global, grads, T(opt.grad_scale), meter);
   });

@@ -120,7 +120,8 @@ TEST_CASE("grad with respect to intermediate tensors, with grad_outputs", "[grad
   Tensor x = param({1, -2}, {2});
   Tensor h = mul(x, x);
   Tensor y = mul(h, x);  // x^3, through h and directly
-  const std::vector<Tensor> g = grad({y}, {h, x}, {f64({2, 0.5}, {2})});
+  // retain_graph: h's graph is walked again below.
+  const std::vector<Tensor> g = grad({y}, {h, x}, {f64({2, 0.5}, {2})}, false, /*retain_graph=*/true);
   check_close(g[0], {2, -1});  // dy/dh = x, times the seed
   check_close(g[1], {6, 6});   // 3x^2 times the seed
   // Two outputs: the gradients of both add up.
@@ -131,7 +132,7 @@ TEST_CASE("grad with respect to intermediate tensors, with grad_outputs", "[grad
 TEST_CASE("create_graph decides whether the gradients require grad", "[grad]") {
   Tensor x = param({0.5, -1}, {2});
   Tensor y = sum(sigmoid(x));
-  const Tensor plain = grad({y}, {x})[0];
+  const Tensor plain = grad({y}, {x}, {}, false, /*retain_graph=*/true)[0];
   CHECK(!plain.requires_grad());
   CHECK(!plain.grad_fn());
   const Tensor graph = grad({y}, {x}, {}, true)[0];
@@ -149,7 +150,7 @@ TEST_CASE("ops without a differentiable rule refuse create_graph by name", "[gra
   Tensor y = sum(sigmoid(h));
   CHECK_THROWS_WITH(grad({y}, {x}, {}, true),
                     "conv2d: second-order gradients are not supported (create_graph)");
-  CHECK_NOTHROW(grad({y}, {x}));  // first order is fine
+  CHECK_NOTHROW(grad({y}, {x}, {}, false, /*retain_graph=*/true));  // first order is fine
   // A gradient that stops before the op does not need its rule.
   CHECK(grad({y}, {h}, {}, true)[0].requires_grad());
   Tensor logits = testing::random_tensor({3, 4}, 5).set_requires_grad();

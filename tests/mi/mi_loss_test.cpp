@@ -232,13 +232,45 @@ TEST_CASE("fused tiles that do not divide B*P", "[mi]") {
   const Problem pb{7, 9, 33, 3};  // 63 columns
   const Features f = make_features(pb, 8.0, 5);
   for (Estimator e : kAllEstimators)
-    for (int64_t tile : {1, 5, 8, 62, 63, 64, 1000}) {
-      Options opt;
-      opt.tile_cols = tile;
-      opt.threads = 2;
-      check_against_reference<double>(pb, e, f, 1e-10, opt);
-      check_against_reference<float>(pb, e, f, 1e-4, opt);
+    for (int64_t tile : {1, 5, 8, 62, 63, 64, 1000})
+      for (std::size_t cache : {std::size_t(0), kDefaultScoreCacheBytes}) {  // recomputed / cached tiles
+        Options opt;
+        opt.tile_cols = tile;
+        opt.threads = 2;
+        opt.score_cache_bytes = cache;
+        check_against_reference<double>(pb, e, f, 1e-10, opt);
+        check_against_reference<float>(pb, e, f, 1e-4, opt);
+      }
+}
+
+TEST_CASE("fused infoNCE with every tile cached, some, or none: the same bits", "[mi]") {
+  const Problem pb{16, 12, 20, 2};  // R = 32, C = 192: 12 tiles of 16 columns
+  const Features f = make_features(pb, 8.0, 9);
+  const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+  for (Estimator e : {Estimator::infonce, Estimator::infonce_exact}) {
+    Options opt;
+    opt.threads = 2;
+    opt.tile_cols = 16;
+    const Outcome<float> all = run<float>(Impl::fused, pb, e, L, G, opt);
+    const std::size_t tile_bytes = 32 * 16 * sizeof(float);
+    for (std::size_t budget : {std::size_t(0), 3 * tile_bytes, 7 * tile_bytes}) {
+      INFO(estimator_name(e) << " budget " << budget);
+      opt.score_cache_bytes = budget;
+      std::size_t peak = 0;
+      opt.peak_extra_bytes = &peak;
+      const Outcome<float> some = run<float>(Impl::fused, pb, e, L, G, opt);
+      CHECK(some.loss == all.loss);
+      CHECK(some.dlocal == all.dlocal);
+      CHECK(some.dglobal == all.dglobal);
+      CHECK(peak == fused_bytes(pb, e, sizeof(float), true, opt));
+      opt.peak_extra_bytes = nullptr;
     }
+    // The cache never exceeds its budget.
+    opt.score_cache_bytes = 5 * tile_bytes;
+    Options none = opt;
+    none.score_cache_bytes = 0;
+    CHECK(fused_bytes(pb, e, 4, true, opt) - fused_bytes(pb, e, 4, true, none) <= 5 * tile_bytes);
+  }
 }
 
 TEST_CASE("scores of magnitude 150: no overflow, no NaN", "[mi]") {
@@ -339,10 +371,12 @@ TEST_CASE("reported scratch memory matches the formulas; fused has no B*B term",
         CHECK(peak == extra_bytes(impl, pb, e, sizeof(float), true, opt));
       }
     }
-    // Quadrupling B: naive and unfused grow ~16x (B*B score matrix), fused at most ~4x.
+    // Quadrupling B: naive and unfused grow ~16x (B*B score matrix), fused at most ~4x once
+    // its score cache (which holds first-pass tiles up to a fixed budget) is off.
     Options opt;
     opt.threads = 2;
     opt.tile_cols = 16;
+    opt.score_cache_bytes = 0;
     auto ratio = [&](Impl impl) {
       return double(extra_bytes(impl, {128, 6, 5, 2}, e, 4, true, opt)) /
              double(extra_bytes(impl, {32, 6, 5, 2}, e, 4, true, opt));

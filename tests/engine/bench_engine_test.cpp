@@ -1,0 +1,45 @@
+// dim-bench engine: a tiny run in JSON mode reports each training step with its FLOP count (the
+// sum of the printed terms), images/s and share of the ceiling consistent with its time, its
+// peak memory, and no allocation from the system once the caching allocator is warm.
+#include <catch.hpp>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/mi/test_files.h"
+
+using imx::test::TempDir;
+
+TEST_CASE("dim-bench engine --json reports steps with their FLOP count and memory", "[bench]") {
+  TempDir dir("imx_dim_bench_engine");
+  const auto r = imx::test::run_command(
+      std::string("'") + DIM_BENCH_PATH +
+          "' engine --json --steps-only --arch mnist28 --mi-units 32 --estimator jsd,infonce --batch 4 --reps 1 --step-reps 2",
+      dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  int steps = 0;
+  while (std::getline(lines, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j["kind"] != "step") continue;
+    CHECK(j["arch"] == "mnist28");
+    CHECK(j["batch"] == 4);
+    double sum = 0;
+    for (const auto& [what, flops] : j["flop_terms"].items()) sum += flops.get<double>();
+    CHECK(j["flops"].get<double>() == Approx(sum));
+    // mnist28: conv0 1->64 k5 (28 -> 14), two products; its MI loss: 6 * 4 * (4 * 49) * 32.
+    CHECK(j["flop_terms"]["conv0 fwd+bwd (2 products)"].get<double>() == Approx(2 * 2.0 * 4 * 64 * 14 * 14 * 25));
+    CHECK(j["flop_terms"]["MI loss (3 products)"].get<double>() == Approx(6.0 * 4 * 4 * 49 * 32));
+    const double s = j["ms"].get<double>() * 1e-3;
+    CHECK(j["images_per_s"].get<double>() == Approx(4 / s));
+    CHECK(j["pct_of_ceiling"].get<double>() == Approx(100 * sum / s / 1e9 / j["ceiling_gflops"].get<double>()));
+    CHECK(j["peak_mb"].get<double>() > 0);
+    CHECK(j["allocations_per_step"].get<int64_t>() > 0);
+    CHECK(j["system_allocations_per_step"].get<int64_t>() == 0);
+    ++steps;
+  }
+  CHECK(steps == 2);
+}

@@ -14,6 +14,7 @@ packages=(
   dataset-fashion-mnist               # the embedded default dataset
   python3-numpy                       # tests: cross-check .npy files against NumPy's own reader/writer
   gnuplot-nox                         # dim-train: the loss and accuracy picture (OUT/training.png)
+  xz-utils                            # tools/gpu-bundle.sh: the packed libraries of the GPU bundle
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "imx/data/loader.hpp"
-#include "tools/train/progress.h"
+#include "engine/progress.h"
 
 namespace imx::eval {
 

@@ -8,7 +8,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "evaluation/rows.h"
-#include "tools/train/progress.h"
+#include "engine/progress.h"
 
 namespace imx::eval {
 

@@ -6,7 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
-#include "tools/train/progress.h"
+#include "engine/progress.h"
 
 namespace imx::eval {
 

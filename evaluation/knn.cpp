@@ -5,7 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "tools/train/progress.h"
+#include "engine/progress.h"
 
 namespace imx::eval {
 

@@ -17,7 +17,7 @@
 #include "imx/data/loader.hpp"
 #include "tools/train/errors.h"
 #include "tools/train/plot.h"
-#include "tools/train/progress.h"
+#include "engine/progress.h"
 #include "tools/train/run_files.h"
 #include "tools/train/run_state.h"
 #include "tools/train/signals.h"

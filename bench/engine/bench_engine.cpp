@@ -19,8 +19,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/random.h"
-#include "losses/dim/dim_losses.h"
-#include "models/critics.h"
+#include "models/deep_infomax.h"
 #include "models/encoder.h"
 
 using namespace imx;
@@ -104,23 +103,25 @@ void kernels(const Args& a, double ceiling) {
        rate_line(total, dcgan_flops, dcgan_seconds, ceiling));
 }
 
-// One DIM(L) training step: encoder, dot critic, MI loss (fused forward+backward), Adam.
+// One DIM(L) training step of the model dim-train trains: encoder, dot critic, MI loss (fused
+// forward+backward), Adam; the prior term is off so that the step is the FLOP count's.
 void training_step(const Args& a, const std::string& arch, int64_t units, mi::Estimator e, double ceiling) {
+  models::DimConfig config;
+  config.arch = arch;
+  config.mi_units = units;
+  config.estimator = e;
+  config.gamma = 0;
+  models::DeepInfoMax model(config);
+  Adam opt(model.encoder_parameters(), 1e-4, 0.5, 0.999);
+  const auto& spec = model.encoder().spec();
   Generator g(7);
-  models::Encoder enc(models::encoder_spec(arch), g);
-  models::DotCritic critic(enc.local_channels(), enc.spec().y_dim, units, g);
-  std::vector<Tensor> params = enc.parameters();
-  for (auto& p : critic.parameters()) params.push_back(p);
-  Adam opt(params, 1e-4, 0.5, 0.999);
-  const auto& spec = enc.spec();
   Tensor x = uniform({a.batch, spec.channels, spec.size, spec.size}, -1, 1, g);
   Backend& cpu = cpu_backend();
   MemoryStats step_stats;
   auto step = [&] {
     cpu.reset_peak_memory();
     opt.zero_grad();
-    auto out = enc.forward(x);
-    mi_loss(critic.encode_local(out.local), critic.encode_global(out.y), e).backward();
+    model.encoder_loss(x, 0).objective.total().backward();
     opt.step();
     step_stats = cpu.memory_stats();
   };

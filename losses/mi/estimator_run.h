@@ -7,6 +7,9 @@
 //                                          each holding fresh scores
 //   void accumulate_grads(slot, block)   - the block now holds dLoss/ds: add its contribution
 //   void finish_grads()                  - complete the gradient outputs
+// and optionally
+//   shards()                             - how its rows combine with other shards' (tile_ops.h,
+//                                          SingleShard when absent)
 #pragma once
 #include <cstddef>
 
@@ -32,8 +35,17 @@ inline std::size_t estimator_scratch_bytes(const Geometry& g, bool pointwise, in
          + 2 * std::size_t(g.R) * elem_bytes;            // group log-sum-exp and weight
 }
 
+template <class Sweep>
+decltype(auto) shards_of(Sweep& sweep) {
+  if constexpr (requires { sweep.shards(); })
+    return sweep.shards();
+  else
+    return SingleShard{};
+}
+
 template <class M, class T, class Sweep>
 double estimator_run(const Geometry& g, Sweep& sweep, MemoryMeter& meter) {
+  const auto& shards = shards_of(sweep);
   const int slots = sweep.slots();
   const bool grads = sweep.wants_grads();
   if constexpr (M::pointwise) {
@@ -51,6 +63,8 @@ double estimator_run(const Geometry& g, Sweep& sweep, MemoryMeter& meter) {
       total.pos += slot_sums[s].sums.pos;
       total.neg += slot_sums[s].sums.neg;
     }
+    total.pos = shards.sum(total.pos);
+    total.neg = shards.sum(total.neg);
     if (grads) sweep.finish_grads();
     return pointwise_loss(g, total);
   } else {
@@ -67,7 +81,7 @@ double estimator_run(const Geometry& g, Sweep& sweep, MemoryMeter& meter) {
     for (int s = 0; s < slots; ++s)
       for (int64_t r = 0; r < g.R; ++r) lanes[s * g.R + r].merge_into(row_lse[r]);
     const double loss =
-        lse_finalize<M>(g, row_lse.data(), pos_scores.data(), group_lse.data(), group_weight.data());
+        lse_finalize<M>(g, row_lse.data(), pos_scores.data(), group_lse.data(), group_weight.data(), shards);
     if (grads) {
       sweep.for_each_block([&](int slot, const Block<T>& b) {
         lse_grad_block<M>(g, b, group_lse.data(), group_weight.data());

@@ -21,11 +21,19 @@ struct Geometry {
       : P(pb.P), D(pb.D), K(pb.K), R(pb.rows()), C(pb.cols()), npos(pb.positives()),
         nneg(pb.negatives()), inv_npos(1.0 / double(npos)),
         inv_nneg(nneg > 0 ? 1.0 / double(nneg) : 0.0) {}
+  // The rows of `images` images starting at image `first_image` of the batch `pb` (one shard
+  // of a data-parallel batch): columns and the loss's counts stay those of the whole batch.
+  Geometry(const Problem& pb, int64_t first_image, int64_t images) : Geometry(pb) {
+    image0 = first_image;
+    R = images * K;
+  }
   int64_t P, D, K;
-  int64_t R;  // score rows: global vectors (i, k), i = r / K
+  int64_t R;  // score rows: global vectors (i, k), i = image0 + r / K
   int64_t C;  // score columns: local vectors (j, p), j = c / P
   int64_t npos, nneg;
   double inv_npos, inv_nneg;
+  int64_t image0 = 0;  // the image of row 0
+  int64_t row_image(int64_t r) const { return image0 + r / K; }
 };
 
 // Rows [r0, r1) x columns [c0, c1) of the score matrix; row r starts at data + (r - r0) * ld.
@@ -41,7 +49,7 @@ struct RowSplit {
   int64_t begin, end;
 };
 inline RowSplit split_row(const Geometry& g, int64_t r, int64_t c0, int64_t c1) {
-  const int64_t first = (r / g.K) * g.P;
+  const int64_t first = g.row_image(r) * g.P;
   return {std::clamp(first, c0, c1) - c0, std::clamp(first + g.P, c0, c1) - c0};
 }
 
@@ -149,23 +157,32 @@ void lse_forward_block(const Geometry& g, const Block<T>& b, LaneLse<T>* row_lan
     const RowSplit sp = split_row(g, r, b.c0, b.c1);
     lane_lse_segment(row, sp.begin, row_lanes[r]);
     lane_lse_segment(row + sp.end, width - sp.end, row_lanes[r]);
-    const int64_t first_local = (r / g.K) * g.P;  // column of this row's positive p = 0
+    const int64_t first_local = g.row_image(r) * g.P;  // column of this row's positive p = 0
     std::copy(row + sp.begin, row + sp.end, pos_scores + r * g.P + (b.c0 + sp.begin - first_local));
   }
 }
 
+// How the per-row results of one shard of rows combine with the other shards' (a data-parallel
+// batch split by rows): the default is a single shard, where there is nothing to combine.
+struct SingleShard {
+  double sum(double x) const { return x; }  // the sum of x over every shard
+  void merge(RowLse&) const {}              // the log-sum-exp over every shard's statistics
+};
+
 // After all tiles: turns the row statistics and the positives into the loss, and into each
 // row's group log-sum-exp N and weight a, which define the gradient (see terms.h).
-template <class M, class T>
+template <class M, class T, class Shards = SingleShard>
 double lse_finalize(const Geometry& g, RowLse* row_lse, const T* pos_scores, T* group_lse,
-                    T* group_weight) {
+                    T* group_weight, const Shards& shards = {}) {
   if constexpr (M::self_fill) {
     const double fill_max = std::log(double(g.P)) + terms::kSelfFillLogit;
     for (int64_t r = 0; r < g.R; ++r) row_lse[r].merge(fill_max, 1.0);
   }
   RowLse batch;
-  if constexpr (M::batch_group)
+  if constexpr (M::batch_group) {
     for (int64_t r = 0; r < g.R; ++r) batch.merge(row_lse[r]);
+    shards.merge(batch);
+  }
 
   double loss = 0, batch_weight = 0;
   for (int64_t r = 0; r < g.R; ++r) {
@@ -180,9 +197,11 @@ double lse_finalize(const Geometry& g, RowLse* row_lse, const T* pos_scores, T* 
     group_weight[r] = T(weight * g.inv_npos);
     batch_weight += weight;
   }
-  if constexpr (M::batch_group)
+  if constexpr (M::batch_group) {
+    batch_weight = shards.sum(batch_weight);
     for (int64_t r = 0; r < g.R; ++r) group_weight[r] = T(batch_weight * g.inv_npos);
-  loss *= g.inv_npos;
+  }
+  loss = shards.sum(loss) * g.inv_npos;
   if constexpr (M::batch_group) loss -= std::log(double(g.nneg));  // log-MEAN-exp
   return loss;
 }

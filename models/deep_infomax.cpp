@@ -34,8 +34,12 @@ DeepInfoMax::DeepInfoMax(const DimConfig& c) : config_(c) {
   if (c.coord > 0) coord_ = add_module("coord", std::make_shared<CoordinatePredictor>(lc, m, yd, c.concat_units, gen));
 }
 
+Tensor DeepInfoMax::dot_mi_loss(const Tensor& local, const Tensor& global) {
+  return mi_loss_ ? mi_loss_(local, global, config_.estimator) : mi_loss(local, global, config_.estimator);
+}
+
 Tensor DeepInfoMax::local_term(const Tensor& local_map, const Tensor& y) {
-  if (local_dot_) return mi_loss(local_dot_->encode_local(local_map), local_dot_->encode_global(y), config_.estimator);
+  if (local_dot_) return dot_mi_loss(local_dot_->encode_local(local_map), local_dot_->encode_global(y));
   // Concat critic: every image's Y against the maps of its group (all images by default, or
   // groups of concat_negatives + 1 consecutive images of the shuffled batch); the loss is the
   // mean over groups, each a whole estimator problem of its own.
@@ -54,7 +58,7 @@ Tensor DeepInfoMax::local_term(const Tensor& local_map, const Tensor& y) {
 }
 
 Tensor DeepInfoMax::global_term(const Tensor& local_map, const Tensor& y) {
-  if (global_dot_) return mi_loss(global_dot_->encode_map(local_map), global_dot_->encode_global(y), config_.estimator);
+  if (global_dot_) return dot_mi_loss(global_dot_->encode_map(local_map), global_dot_->encode_global(y));
   return mi_loss_from_scores(global_concat_->scores(local_map, y), local_map.size(0), 1, config_.estimator);
 }
 

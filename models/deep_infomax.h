@@ -9,6 +9,7 @@
 //   step.objective.total().backward();        // then an optimizer step on encoder_parameters()
 //   dim.discriminator_loss(step.features.y, step_index).total().backward();  // when gamma > 0
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,13 @@ class DeepInfoMax : public nn::Module {
   std::vector<Tensor> discriminator_parameters() const;
   bool has_discriminator() const { return prior_ != nullptr; }
 
+  // How the dot critics' features become the MI loss: mi_loss over this batch by default. A
+  // data-parallel run sets one that scores against the whole global batch
+  // (distributed/global_mi.h). The concat critics score their own batch only.
+  using MiLoss = std::function<Tensor(const Tensor& local, const Tensor& global, mi::Estimator)>;
+  void set_mi_loss(MiLoss f) { mi_loss_ = std::move(f); }
+  bool uses_dot_critics_only() const { return !local_concat_ && !global_concat_; }
+
   // Pair-score work of one batch of n images per objective, in forward FLOPs (for benchmarks).
   double critic_flops(int64_t n) const;
 
@@ -57,6 +65,7 @@ class DeepInfoMax : public nn::Module {
   static std::shared_ptr<DeepInfoMax> load(const std::string& path, Device device = Device::CPU);
 
  private:
+  Tensor dot_mi_loss(const Tensor& local, const Tensor& global);
   Tensor local_term(const Tensor& local_map, const Tensor& y);
   Tensor global_term(const Tensor& local_map, const Tensor& y);
 
@@ -68,6 +77,7 @@ class DeepInfoMax : public nn::Module {
   std::shared_ptr<GlobalConcatCritic> global_concat_;
   std::shared_ptr<PriorDiscriminator> prior_;
   std::shared_ptr<CoordinatePredictor> coord_;
+  MiLoss mi_loss_;
 };
 
 }  // namespace imx::models

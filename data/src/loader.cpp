@@ -19,10 +19,13 @@ std::size_t count_batches(const Dataset& data, const LoaderOptions& options) {
   if (options.batch_size == 0) throw DataError("loader: batch_size must be at least 1");
   if (options.workers == 0) throw DataError("loader: workers must be at least 1");
   if (options.prefetch == 0) throw DataError("loader: prefetch must be at least 1");
-  const std::size_t full = data.size() / options.batch_size;
-  const std::size_t batches = options.drop_last ? full : (data.size() + options.batch_size - 1) / options.batch_size;
+  if (options.shards == 0 || options.shard >= options.shards)
+    throw DataError(cat("loader: shard ", options.shard, " of ", options.shards, " does not exist"));
+  const std::size_t global = options.batch_size * options.shards;
+  const std::size_t full = data.size() / global;
+  const std::size_t batches = options.drop_last ? full : (data.size() + global - 1) / global;
   if (batches == 0)
-    throw DataError(cat(data.name, ": loader: ", data.size(), " images make no full batch of ", options.batch_size,
+    throw DataError(cat(data.name, ": loader: ", data.size(), " images make no full batch of ", global,
                         " and drop_last is set"));
   return batches;
 }
@@ -79,7 +82,10 @@ Batch Loader::build(std::uint64_t sequence, Augmenter::Scratch& scratch, std::ve
   batch.epoch = epoch_of(sequence);
   batch.number = static_cast<std::size_t>(sequence % batches_per_epoch_);
   const auto order = order_for(batch.epoch);
-  const std::size_t begin = batch.number * options_.batch_size;
+  // This shard's part of the global batch; the last batch without drop_last may leave a shard
+  // fewer images, or none.
+  const std::size_t begin =
+      std::min(data_.size(), (batch.number * options_.shards + options_.shard) * options_.batch_size);
   const std::size_t n = std::min(options_.batch_size, data_.size() - begin);
   const std::size_t image_floats = augmenter_.out_size();
   batch.n = static_cast<int>(n);

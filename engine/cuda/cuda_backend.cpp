@@ -43,6 +43,12 @@ CudaOptions cuda_options_from_env() {
   };
   o.allow_tf32 = flag("IMX_CUDA_TF32");
   o.sync_each_op = flag("IMX_CUDA_SYNC");
+  if (const char* v = std::getenv("IMX_CUDA_DEVICE"); v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    const long d = std::strtol(v, &end, 10);
+    if (*end != '\0' || d < 0) throw Error(std::string("cuda: IMX_CUDA_DEVICE is '") + v + "'; expected a device number");
+    o.device = static_cast<int>(d);
+  }
   if (const char* v = std::getenv("IMX_CUDA_ALLOCATOR"); v != nullptr && *v != '\0') {
     if (std::strcmp(v, "passthrough") == 0) o.caching = false;
     else if (std::strcmp(v, "caching") != 0)
@@ -67,7 +73,7 @@ std::shared_ptr<void> CudaBackend::workspace(size_t bytes) {
 }
 
 CudaBackend::CudaBackend(CudaOptions options) : options_(options) {
-  IMX_CUDA_CHECK(cudaSetDevice(0));
+  IMX_CUDA_CHECK(cudaSetDevice(options_.device));
   IMX_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   IMX_CUBLAS_CHECK(cublasCreate(&blas_));
   IMX_CUBLAS_CHECK(cublasSetStream(blas_, stream_));

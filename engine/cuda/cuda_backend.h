@@ -19,6 +19,7 @@ struct CudaOptions {
   bool allow_tf32 = false;   // TF32 tensor cores in cuBLAS and cuDNN (off: exact float32 math)
   bool sync_each_op = false; // synchronize and check after every op, naming the op that faulted
   bool caching = true;       // the caching allocator; off: cudaMalloc/cudaFree of exact sizes
+  int device = 0;            // which GPU (data-parallel ranks on one machine take one each)
 };
 // Read once, when the backend is built, from the environment:
 //   IMX_CUDA_TF32=1                  TF32 on;
@@ -26,6 +27,7 @@ struct CudaOptions {
 //                                    so an asynchronous fault is reported by the op that caused it;
 //   IMX_CUDA_ALLOCATOR=passthrough   no caching, exact sizes (for compute-sanitizer memcheck: a
 //                                    cached, rounded-up block hides overruns and use after free).
+//   IMX_CUDA_DEVICE=N                the GPU to use (default 0; dim-train sets it per MPI rank).
 // Any other value of IMX_CUDA_ALLOCATOR than `caching` or `passthrough` is an error naming it.
 CudaOptions cuda_options_from_env();
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <set>
 
 #include "imx/data/image_codec.hpp"
@@ -233,4 +234,52 @@ TEST_CASE("Batches come from the given allocator; the pool reuses blocks", "[loa
   buffer[999] = 1.5f;
   REQUIRE(buffer[999] == 1.5f);
   WARN("PinnedAllocator: " << pinned.name());
+}
+
+TEST_CASE("Loader shards: the shards of each batch are the single-process batch, cut in order", "[loader]") {
+  const Dataset data = pattern_dataset(50);
+  LoaderOptions whole;
+  whole.batch_size = 12;
+  whole.seed = 5;
+  whole.augment.crop_padding = 1;
+  whole.augment.hflip = true;
+  for (bool drop_last : {true, false}) {
+    whole.drop_last = drop_last;
+    Loader single(data, whole);
+    std::vector<Loader*> shards;
+    std::vector<std::unique_ptr<Loader>> owned;
+    for (std::size_t s = 0; s < 3; ++s) {
+      LoaderOptions o = whole;
+      o.batch_size = 4;
+      o.shards = 3;
+      o.shard = s;
+      owned.push_back(std::make_unique<Loader>(data, o));
+      REQUIRE(owned.back()->batches_per_epoch() == single.batches_per_epoch());
+    }
+    for (int epoch = 0; epoch < 2; ++epoch) {
+      const auto batches = take_epoch(single);
+      std::vector<std::vector<Batch>> parts;
+      for (auto& l : owned) parts.push_back(take_epoch(*l));
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        std::vector<std::uint32_t> joined;
+        std::vector<float> pixels;
+        for (const auto& p : parts) {
+          joined.insert(joined.end(), p[b].indices.begin(), p[b].indices.end());
+          pixels.insert(pixels.end(), p[b].images.begin(), p[b].images.end());
+        }
+        CHECK(joined == batches[b].indices);
+        CHECK(pixels == std::vector<float>(batches[b].images.begin(), batches[b].images.end()));
+      }
+    }
+    if (!drop_last) {  // 50 = 4 batches of 12 + 2: shard 0 gets both, the others none
+      LoaderOptions o = whole;
+      o.batch_size = 4, o.shards = 3, o.shard = 2;
+      Loader last(data, o);
+      const auto epoch = take_epoch(last);
+      CHECK(epoch.back().n == 0);
+    }
+  }
+  LoaderOptions bad = whole;
+  bad.shards = 2, bad.shard = 2;
+  CHECK_THROWS_WITH(Loader(data, bad), Catch::Contains("shard 2 of 2 does not exist"));
 }

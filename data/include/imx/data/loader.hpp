@@ -29,6 +29,12 @@ struct LoaderOptions {
   // Sequence number of the first batch, epoch * batches_per_epoch() + position: a resumed
   // training run starts where it stopped, with the same orders and augmentations.
   std::uint64_t start_batch = 0;
+  // Data parallelism: the epoch is cut into global batches of shards * batch_size images (the
+  // batches a single process of that batch size would see), and this loader yields shard
+  // `shard`'s contiguous batch_size of each. Augmentations depend on (epoch, image) only, so a
+  // sharded run sees exactly the images of the single-process run.
+  std::size_t shards = 1;
+  std::size_t shard = 0;
   AugmentConfig augment{};
   // Where batch memory comes from; null = a PoolAllocator over AlignedAllocator. Pass a
   // PoolAllocator over PinnedAllocator for CUDA training.

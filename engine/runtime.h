@@ -11,3 +11,12 @@ namespace imx {
 void prefer_passive_openmp(char** argv);
 
 }  // namespace imx
+
+namespace imx {
+
+// With `ranks_here` data-parallel ranks on this machine, gives each an equal share of the cores
+// this process may run on (OpenMP and OpenBLAS threads), unless OMP_NUM_THREADS says otherwise:
+// N ranks of all cores each would oversubscribe the machine N times.
+void share_cores_between_local_ranks(int ranks_here);
+
+}  // namespace imx

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "distributed/mpi_communicator.h"
 #include "engine/runtime.h"
 #include "imx/data/load.hpp"
 #include "tools/train/errors.h"
@@ -56,7 +57,19 @@ int main(int argc, char** argv) {
                "(p 0.5, half the image side, fill 0), local features from the full input");
   app.add_option("--epochs", c.epochs, "Epochs to train in total (a resumed run continues up to it)")
       ->capture_default_str();
-  app.add_option("--batch", c.batch, "Batch size")->capture_default_str();
+  app.add_option("--batch", c.batch, "Batch size (per rank under mpirun: the global batch is --batch x ranks)")
+      ->capture_default_str();
+  app.add_option("--negatives", c.negatives,
+                 "Under mpirun: the negatives of the dot critics' MI loss. ring (the whole global batch; "
+                 "local-feature blocks passed around the ranks, O(batch) memory per rank; CPU), gather (the "
+                 "whole global batch; every rank gathers all features; any device), local (each rank's own "
+                 "batch, plain data parallelism), auto (ring on cpu, gather on cuda)")
+      ->check(CLI::IsMember({"auto", "ring", "gather", "local"}))->capture_default_str();
+  double collective_timeout = 300;
+  app.add_option("--collective-timeout", collective_timeout,
+                 "Under mpirun: seconds a rank waits in one exchange with the others before it ends the job "
+                 "(exit 5; a rank died, hangs or is far behind)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--lr", c.lr, "Adam learning rate of encoder, critics and discriminator")->capture_default_str();
   app.add_option("--beta1", c.beta1, "Adam beta1")->capture_default_str();
   app.add_option("--beta2", c.beta2, "Adam beta2")->capture_default_str();
@@ -88,7 +101,10 @@ int main(int argc, char** argv) {
       "SIGINT/SIGTERM finish the current step, write the checkpoint, print how to resume, and exit 130/143.\n"
       "Exit status: 0 success; 1 other failure (e.g. disk full); 2 usage (bad flag or value, occupied --out, "
       "resume with other settings); 3 bad input (data set or checkpoint missing, truncated or corrupt); "
-      "4 diverged (a loss term became NaN or infinite); 130/143 stopped by SIGINT/SIGTERM.");
+      "4 diverged (a loss term became NaN or infinite); 5 an exchange between ranks timed out "
+      "(--collective-timeout); 130/143 stopped by SIGINT/SIGTERM.\n"
+      "Data-parallel: mpirun -np N dim-train ... runs N ranks (processes; one GPU each with --device cuda), "
+      "each training on its share of every global batch of N x --batch images; rank 0 alone writes OUT and prints.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -119,6 +135,9 @@ int main(int argc, char** argv) {
     if (*negatives && m.local_critic != models::LocalCritic::concat)
       throw UsageError("--concat-negatives applies to --local-critic concat only");
     c.device = device == "cuda" ? Device::CUDA : Device::CPU;
+    const auto group = dist::Group::create(c.device, collective_timeout);
+    c.group = group.get();
+    imx::share_cores_between_local_ranks(group->local_size());
     const auto results = train::run(c);
     if (!results.empty()) {
       const auto& r = results.back();

@@ -89,12 +89,14 @@ EpochSums EpochSums::from_json(const json& j) {
 
 // ---- settings ----
 
-json run_settings(const Config& c, int64_t classes, int64_t steps_per_epoch) {
+json run_settings(const Config& c, int64_t classes, int64_t steps_per_epoch, int ranks, dist::Negatives negatives) {
+  const bool local = ranks > 1 && negatives == dist::Negatives::local;
   return {{"model", json::parse(c.model.to_json())},
           {"steps_per_epoch", steps_per_epoch},
           {"data", c.data},
           {"classes", classes},
-          {"batch", c.batch},
+          {"batch", c.batch * ranks},
+          {"negatives", local ? "local" : "global"},
           {"lr", c.lr},
           {"beta1", c.beta1},
           {"beta2", c.beta2},

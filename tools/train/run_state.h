@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "distributed/global_mi.h"
 #include "engine/optim.h"
 #include "engine/safetensors.h"
 #include "models/deep_infomax.h"
@@ -50,7 +51,11 @@ struct RunProgress {
 };
 
 // The settings a resumed run must share with the checkpoint (everything that shapes results).
-nlohmann::json run_settings(const Config& c, int64_t classes, int64_t steps_per_epoch);
+// "batch" is the global batch (per-rank --batch times ranks), so a run may resume on another
+// rank count with the same global batch; the negatives count only with several ranks (one
+// rank always sees the whole batch), as "global" (ring and gather give the same loss) or "local".
+nlohmann::json run_settings(const Config& c, int64_t classes, int64_t steps_per_epoch, int ranks = 1,
+                            dist::Negatives negatives = dist::Negatives::ring);
 // The settings stored in a checkpoint; InputError naming `path` when absent or unreadable.
 nlohmann::json run_settings_of(const TensorFile& f, const std::string& path);
 

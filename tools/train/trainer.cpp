@@ -8,6 +8,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "distributed/data_parallel.h"
+#include "distributed/global_mi.h"
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
@@ -19,6 +21,7 @@
 #include "tools/train/plot.h"
 #include "engine/progress.h"
 #include "tools/train/run_files.h"
+#include "tools/train/rank_sync.h"
 #include "tools/train/run_state.h"
 #include "tools/train/signals.h"
 
@@ -43,20 +46,22 @@ Tensor images_to_tensor(data::Batch& b, Device device) {
   return t;
 }
 
-// Records each term of `o` (checking it is finite) into the step's values; returns the
-// weighted total.
-double record_terms(const dim::Objective& o, std::map<std::string, double>& values, int64_t epoch, int64_t step) {
-  double total = 0;
+// Records each term of `o` into the step's values and its weight into `weights`.
+void record_terms(const dim::Objective& o, std::map<std::string, double>& values, std::map<std::string, double>& weights) {
   for (const auto& t : o.terms()) {
-    const double v = t.value.item();
+    values[t.name] = t.value.item();
+    weights[t.name] = t.weight;
+  }
+}
+
+// Throws DivergedError for the first term that is not finite. Called with the values averaged
+// over ranks, so that every rank stops at the same step.
+void check_finite(const std::map<std::string, double>& values, int64_t epoch, int64_t step) {
+  for (const auto& [name, v] : values)
     if (!std::isfinite(v))
-      throw DivergedError("dim-train: the " + t.name + " term is " + std::to_string(v) + " at epoch " +
+      throw DivergedError("dim-train: the " + name + " term is " + std::to_string(v) + " at epoch " +
                           std::to_string(epoch) + ", step " + std::to_string(step) +
                           "; stopping (the last checkpoint is intact; lower --lr or try another estimator)");
-    values[t.name] = v;
-    total += t.weight * v;
-  }
-  return total;
 }
 
 // The rows of x whose label is >= 0 (STL-10's unlabeled images train DIM, not the probes).
@@ -74,7 +79,7 @@ Tensor labeled_rows(const Tensor& x, const std::vector<int32_t>& labels, std::ve
   return matmul(sel, x);
 }
 
-double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<int32_t>& labels) {
+double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<int32_t>& labels, dist::Group& g) {
   std::vector<int32_t> kept;
   const Tensor conv = labeled_rows(flatten(out.conv.detach()), labels, kept);
   if (kept.empty()) return 0;
@@ -85,38 +90,49 @@ double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<in
                     cross_entropy(r.probe_y->forward(y), kept));
   const double value = loss.item();
   loss.backward();
+  dist::average_gradients(r.opt_probes->params(), g);
   r.opt_probes->step();
   return value;
 }
 
-// One optimizer step of every part; returns the step's unweighted terms and sets *total to the
-// encoder's weighted loss.
+// One optimizer step of every part; returns the step's unweighted terms (means over ranks) and
+// sets *total to the encoder's weighted loss. With several ranks each part's gradients are
+// averaged before its optimizer step, and the batch-norm statistics after it.
 std::map<std::string, double> train_step(Run& r, data::Batch& batch, const Config& c, uint64_t step,
-                                         int64_t epoch, double* total) {
-  std::map<std::string, double> values;
+                                         int64_t epoch, dist::Group& g, double* total) {
+  std::map<std::string, double> values, weights;
   const Tensor x = images_to_tensor(batch, c.device);
   r.opt_encoder->zero_grad();
   auto enc = r.model->encoder_loss(x, step);  // the step selects prior samples and occlusions
-  *total = record_terms(enc.objective, values, epoch, static_cast<int64_t>(step));
+  record_terms(enc.objective, values, weights);
   enc.objective.total().backward();
+  dist::average_gradients(r.opt_encoder->params(), g);
   r.opt_encoder->step();
+  std::map<std::string, double> encoder_weights = weights;
   if (r.model->has_discriminator()) {
     r.opt_prior->zero_grad();  // drop what the encoder's prior term left in D
     const dim::Objective d = r.model->discriminator_loss(enc.features.y, step);
-    record_terms(d, values, epoch, static_cast<int64_t>(step));
+    record_terms(d, values, weights);
     d.total().backward();
+    dist::average_gradients(r.opt_prior->params(), g);
     r.opt_prior->step();
   }
-  values["probes"] = probe_step(r, enc.features, batch.labels);
+  values["probes"] = probe_step(r, enc.features, batch.labels, g);
+  dist::average_buffers(*r.model, g);
+  for (auto& [name, p] : r.probes()) dist::average_buffers(*p, g);
+  average_values(values, g);
+  check_finite(values, epoch, static_cast<int64_t>(step));
+  *total = 0;
+  for (const auto& [name, w] : encoder_weights) *total += w * values.at(name);
   return values;
 }
 
 // Test accuracy of the three probes.
-void evaluate(const Config& c, Run& r, data::Loader& loader, EpochResult& res) {
+void evaluate(const Config& c, Run& r, data::Loader& loader, dist::Group& g, EpochResult& res) {
   NoGrad no_grad;
   r.model->eval();
   for (auto& [name, p] : r.probes()) p->eval();
-  int64_t correct[3] = {0, 0, 0}, total = 0;
+  int64_t correct[3] = {0, 0, 0}, total = 0;  // this rank's shard of the test split
   auto count = [](const Tensor& logits, const std::vector<int32_t>& labels, int64_t& hits) {
     const std::vector<double> v = logits.to_vector();
     const int64_t k = logits.size(1);
@@ -128,19 +144,34 @@ void evaluate(const Config& c, Run& r, data::Loader& loader, EpochResult& res) {
     }
   };
   while (auto batch = loader.next()) {
+    if (batch->n == 0) continue;  // the last batch may leave a rank nothing
     models::EncoderOutput out = r.model->encoder().forward(images_to_tensor(*batch, c.device));
     count(r.probe_conv->forward(flatten(out.conv)), batch->labels, correct[0]);
     count(r.probe_fc->forward(out.fc), batch->labels, correct[1]);
     count(r.probe_y->forward(out.y), batch->labels, correct[2]);
     total += batch->n;
   }
+  double counts[4] = {double(correct[0]), double(correct[1]), double(correct[2]), double(total)};
+  g.host().all_reduce(counts, 4, dist::Reduce::sum);
+  for (int i = 0; i < 3; ++i) correct[i] = static_cast<int64_t>(counts[i]);
+  total = static_cast<int64_t>(counts[3]);
   check(total > 0, "dim-train", "the test split has no images to evaluate the probes on");
   res.acc_conv = static_cast<double>(correct[0]) / total;
   res.acc_fc = static_cast<double>(correct[1]) / total;
   res.acc_y = static_cast<double>(correct[2]) / total;
 }
 
-void check_settings(const Config& c) {
+// The negatives the run uses (auto resolved by device).
+dist::Negatives resolved_negatives(const Config& c) {
+  if (c.negatives == "auto") return c.device == Device::CUDA ? dist::Negatives::gather : dist::Negatives::ring;
+  try {
+    return dist::parse_negatives(c.negatives);
+  } catch (const Error& e) {
+    throw UsageError(std::string("dim-train: --negatives: ") + e.what());
+  }
+}
+
+void check_settings(const Config& c, int ranks) {
   try {
     c.model.validate();
   } catch (const Error& e) {
@@ -164,6 +195,16 @@ void check_settings(const Config& c) {
                 std::to_string(c.model.concat_negatives + 1) + " (images are scored in groups of that size)");
   if (c.device == Device::CUDA && !cuda_backend_available())
     throw UsageError("dim-train: --device cuda: " + cuda_unavailable_reason());
+  const dist::Negatives negatives = resolved_negatives(c);
+  if (ranks > 1 && negatives != dist::Negatives::local) {
+    const bool concat = (c.model.beta > 0 && c.model.local_critic == models::LocalCritic::concat) ||
+                        (c.model.alpha > 0 && c.model.global_critic == models::GlobalCritic::concat);
+    require(!concat, "--negatives " + std::string(dist::negatives_name(negatives)) +
+                         ": the whole batch's negatives need the dot critics (the concat critics score their own "
+                         "batch); pass --negatives local");
+    require(!(negatives == dist::Negatives::ring && c.device == Device::CUDA),
+            "--negatives ring runs on the CPU; on CUDA use --negatives gather (the default there)");
+  }
 }
 
 std::string fmt(double v) {
@@ -203,26 +244,37 @@ CheckpointInfo checkpoint_info(const std::string& path) {
 
 std::vector<EpochResult> run(const Config& config) {
   Config c = config;
-  check_settings(c);  // before any work
+  static dist::Group single_process(std::make_unique<dist::SingleProcess>(), nullptr, 0, 1);
+  dist::Group& g = c.group ? *c.group : single_process;
+  const int ranks = g.size();
+  const bool root = g.is_root();
   const RunFiles files(c.out_dir);
-  if (c.resume && !std::filesystem::exists(files.checkpoint()))
-    throw UsageError("dim-train: --resume: no checkpoint at " + files.checkpoint());
-  files.prepare(c.resume, c.overwrite);
+  on_all_ranks(g, [&] {
+    check_settings(c, ranks);  // before any work
+    if (!root) return;
+    if (c.resume && !std::filesystem::exists(files.checkpoint()))
+      throw UsageError("dim-train: --resume: no checkpoint at " + files.checkpoint());
+    files.prepare(c.resume, c.overwrite);
+  });
+  const int64_t global_batch = c.batch * ranks;
 
   const data::DatasetSpec spec = data::parse_spec(c.data);
   data::LoadOptions lo;
   lo.load_unlabeled = spec.kind == "stl10";
-  const data::Splits splits = data::load_dataset(c.data, lo);
+  data::Splits splits;
+  on_all_ranks(g, [&] { splits = data::load_dataset(c.data, lo); });  // every machine needs the data
   const data::Dataset train = first_images(training_images(splits, spec), c.limit_train);
   const data::Dataset test = first_images(splits.test, c.limit_test);
   const int64_t classes = static_cast<int64_t>(train.class_names.size());
   if (classes < 2) throw data::DataError(c.data + ": the probes need labelled data with >= 2 classes");
-  if (static_cast<int64_t>(train.size()) < c.batch)
-    throw UsageError("dim-train: --batch " + std::to_string(c.batch) + " is larger than the " +
-                     std::to_string(train.size()) + " training images");
+  if (static_cast<int64_t>(train.size()) < global_batch)
+    throw UsageError("dim-train: --batch " + std::to_string(c.batch) + (ranks > 1 ? " x " + std::to_string(ranks) + " ranks" : "") +
+                     " is larger than the " + std::to_string(train.size()) + " training images");
 
   data::LoaderOptions train_opts;
   train_opts.batch_size = c.batch;
+  train_opts.shards = ranks;
+  train_opts.shard = g.rank();
   train_opts.workers = c.workers;
   train_opts.seed = c.seed;
   if (train.height == 96) train_opts.augment.resize_to = 64, train_opts.augment.hflip = true;
@@ -243,16 +295,27 @@ std::vector<EpochResult> run(const Config& config) {
                      std::to_string(enc.size) + " images, the data gives " + std::to_string(shape_probe.out_height()) +
                      "x" + std::to_string(shape_probe.out_width()));
   Run r = build_run(c, classes);
-  const int64_t per_epoch = static_cast<int64_t>(train.size()) / c.batch;  // the last partial batch is dropped
-  const json settings = run_settings(c, classes, per_epoch);
+  const dist::Negatives negatives = resolved_negatives(c);
+  if (ranks > 1 && negatives != dist::Negatives::local)
+    r.model->set_mi_loss([&g, negatives](const Tensor& local, const Tensor& global, mi::Estimator e) {
+      return dist::global_mi_loss(local, global, e, g, negatives);
+    });
+  const int64_t per_epoch = static_cast<int64_t>(train.size()) / global_batch;  // the last partial batch is dropped
+  const json settings = run_settings(c, classes, per_epoch, ranks, negatives);
 
   RunProgress state;
   if (c.resume) {
-    state = load_checkpoint(files.checkpoint(), r, settings);
-    files.trim(state.step / per_epoch, state.step);
-    std::printf("resumed from %s at step %lld (epoch %lld)\n", files.checkpoint().c_str(),
-                static_cast<long long>(state.step), static_cast<long long>(state.step / per_epoch + 1));
+    const RankZeroFile checkpoint(files.checkpoint(), g);  // ranks on other machines get rank 0's copy
+    on_all_ranks(g, [&] { state = load_checkpoint(checkpoint.path(), r, settings); });
+    if (root) {
+      files.trim(state.step / per_epoch, state.step);
+      std::printf("resumed from %s at step %lld (epoch %lld)\n", files.checkpoint().c_str(),
+                  static_cast<long long>(state.step), static_cast<long long>(state.step / per_epoch + 1));
+    }
   }
+  // Every rank starts from rank 0's state (equal already, by the seed; this makes it certain).
+  dist::broadcast_state(*r.model, g);
+  for (auto& [name, p] : r.probes()) dist::broadcast_state(*p, g);
   train_opts.start_batch = static_cast<uint64_t>(state.step);
   data::Loader train_loader(train, train_opts), test_loader(test, test_opts);
   check(static_cast<int64_t>(train_loader.batches_per_epoch()) == per_epoch, "dim-train", "batches per epoch (internal error)");
@@ -261,6 +324,7 @@ std::vector<EpochResult> run(const Config& config) {
     throw UsageError("dim-train: the checkpoint is at step " + std::to_string(state.step) + ", past --epochs " +
                      std::to_string(c.epochs) + " (" + std::to_string(total_steps) + " steps)");
 
+  if (!root && !std::freopen("/dev/null", "w", stdout)) throw Error("dim-train: cannot silence rank " + std::to_string(g.rank()));
   std::string objective;
   for (auto [name, w] : {std::pair{"alpha", c.model.alpha}, {"beta", c.model.beta}, {"gamma", c.model.gamma},
                          {"coord", c.model.coord}})
@@ -272,6 +336,11 @@ std::vector<EpochResult> run(const Config& config) {
               std::string(models::local_critic_name(c.model.local_critic)).c_str(),
               std::string(models::global_critic_name(c.model.global_critic)).c_str(), objective.c_str(),
               c.model.occlude ? " occlude" : "", device_name(c.device));
+  if (ranks > 1)
+    std::printf("data-parallel: %s, %lld images per rank, global batch %lld, negatives: %s\n", g.describe().c_str(),
+                static_cast<long long>(c.batch), static_cast<long long>(global_batch),
+                negatives == dist::Negatives::local ? "each rank's own batch"
+                                                    : (std::string(dist::negatives_name(negatives)) + " (the global batch)").c_str());
 
   StopOnSignal stop;
   tools::Progress progress("train", static_cast<long>(total_steps - state.step), c.progress_seconds);
@@ -296,12 +365,14 @@ std::vector<EpochResult> run(const Config& config) {
           "dim-train", "the loader is out of step with the run (internal error)");
     const auto t0 = std::chrono::steady_clock::now();
     double total = 0;
-    const std::map<std::string, double> values = train_step(r, *batch, c, static_cast<uint64_t>(state.step), epoch, &total);
-    state.epoch.add(values, total, batch->n, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const std::map<std::string, double> values =
+        train_step(r, *batch, c, static_cast<uint64_t>(state.step), epoch, g, &total);
+    const int64_t step_images = batch->n * ranks;  // every rank's shard is as large
+    state.epoch.add(values, total, step_images, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     ++state.step;
-    images += batch->n;
+    images += step_images;
     state.wall_seconds = wall();
-    if (c.step_log > 0 && (state.step - 1) % c.step_log == 0)
+    if (root && c.step_log > 0 && (state.step - 1) % c.step_log == 0)
       files.append_step({{"step", state.step - 1}, {"epoch", epoch}, {"loss", total}, {"terms", values},
                          {"lr", r.opt_encoder->lr()}, {"wall_seconds", state.wall_seconds}});
     std::string extra = "epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs) + " loss " + fmt(state.epoch.mean_loss());
@@ -312,10 +383,11 @@ std::vector<EpochResult> run(const Config& config) {
     const bool epoch_done = state.step % per_epoch == 0;
     if (epoch_done) {
       EpochResult res = state.epoch.result(epoch);
-      evaluate(c, r, test_loader, res);
+      evaluate(c, r, test_loader, g, res);
       r.model->train();
       for (auto& [name, p] : r.probes()) p->train();
-      files.append_metrics({{"epoch", epoch},
+      if (root)
+        files.append_metrics({{"epoch", epoch},
                             {"step", state.step},
                             {"wall_seconds", wall()},
                             {"lr_encoder", r.opt_encoder->lr()},
@@ -329,7 +401,7 @@ std::vector<EpochResult> run(const Config& config) {
                             {"acc_y", res.acc_y},
                             {"images_per_second", res.images_per_second}});
       state.epoch = EpochSums{};
-      save_checkpoint(files.checkpoint(), r, state, settings);
+      if (root) save_checkpoint(files.checkpoint(), r, state, settings);
       std::printf("epoch %lld: loss %s (first 10 steps %s, last 10 %s) | probe test accuracy: conv %.2f%%  fc %.2f%%  "
                   "y %.2f%% | %.0f img/s\n",
                   static_cast<long long>(epoch), fmt(res.loss).c_str(), fmt(res.first_loss).c_str(),
@@ -338,16 +410,17 @@ std::vector<EpochResult> run(const Config& config) {
       std::fflush(stdout);
       results.push_back(res);
     }
-    if (const int sig = stop.requested()) {
-      if (!epoch_done) save_checkpoint(files.checkpoint(), r, state, settings);
+    // A signal seen by any rank stops every rank after the same step.
+    if (const int sig = ranks > 1 ? max_over_ranks(stop.requested(), g) : stop.requested()) {
+      if (!epoch_done && root) save_checkpoint(files.checkpoint(), r, state, settings);
       throw Interrupted(sig, "stopped by " + std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " after step " +
                                  std::to_string(state.step) + " of " + std::to_string(total_steps) + "; " +
                                  files.checkpoint() + " holds it");
     }
-    if (!epoch_done && c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0)
+    if (root && !epoch_done && c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0)
       save_checkpoint(files.checkpoint(), r, state, settings);
   }
-  if (c.plot) {
+  if (root && c.plot) {
     std::string why;
     if (plot_run(files, "dim-train " + c.out_dir, &why))
       std::printf("plot: %s\n", files.plot().c_str());

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/group.h"
 #include "engine/core.h"
 #include "imx/data/dataset.hpp"
 #include "imx/data/load.hpp"
@@ -21,7 +22,7 @@ struct Config {
   std::string arch = "auto";     // mnist28 | dcgan32 | alexnet64 | auto (from the image size)
   models::DimConfig model;       // objectives, critics, widths (model.arch is set from `arch`)
   int64_t epochs = 10;
-  int64_t batch = 64;
+  int64_t batch = 64;            // per rank: the global batch is batch * ranks
   double lr = 1e-4, beta1 = 0.5, beta2 = 0.999;
   double probe_lr = 1e-4;
   std::vector<int64_t> probe_milestones{50, 100};
@@ -38,6 +39,13 @@ struct Config {
   int64_t limit_train = 0, limit_test = 0;  // 0 = all images
   unsigned workers = 2;
   double progress_seconds = 5.0;
+  // Data parallelism (mpirun -np N dim-train): the ranks, or null for one process. Every rank
+  // runs run() with the same Config; rank 0 alone writes files and prints.
+  dist::Group* group = nullptr;
+  // Which negatives the dot critics' MI loss sees with several ranks: ring or gather (the whole
+  // global batch, equal results; distributed/global_mi.h), local (each rank's own), or auto
+  // (ring on the CPU, gather on CUDA).
+  std::string negatives = "auto";
 };
 
 struct EpochResult {

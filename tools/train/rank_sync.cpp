@@ -66,8 +66,8 @@ RankZeroFile::RankZeroFile(const std::string& path, dist::Group& g) : local_(pat
   g.host().broadcast(&size, sizeof size, 0);
   bytes.resize(static_cast<size_t>(size));
   g.host().broadcast(bytes.data(), bytes.size(), 0);
-  if (g.is_root()) return;
   on_all_ranks(g, [&] {
+    if (g.is_root()) return;
     char name[] = "/tmp/infomax-checkpoint-XXXXXX";
     const int fd = mkstemp(name);
     if (fd < 0) throw Error("cannot create a temporary file for rank 0's checkpoint in /tmp");

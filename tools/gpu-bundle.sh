@@ -8,8 +8,8 @@
 #                                 device tool can carry as is
 # Environment: IMX_BUNDLE_BUILD (build directory, default ./build; configured when missing).
 #
-# The executables use the GPU machine's own CUDA runtime, cuBLAS and driver; cuDNN (and NCCL,
-# which nothing links today) are found at run time wherever they are (run.sh adds the pip
+# The executables use the GPU machine's own CUDA runtime, cuBLAS and driver; cuDNN and NCCL
+# (which infomax loads with dlopen) are found at run time wherever they are (run.sh adds the pip
 # wheels' folders to the loader path). Only libraries that every Linux image has (glibc,
 # libstdc++, libgcc_s) and the CUDA ones are left out.
 set -euo pipefail
@@ -20,6 +20,7 @@ export PATH=/usr/local/cuda/bin:$PATH
 
 # What the bundle carries: name and where the build puts it.
 exes=(tests/cuda/cuda_backend_tests tests/kernels/kernel_ops_cuda_tests tests/mi_cuda/mi_cuda_device_tests
+      tests/dist/nccl_device_tests
       tests/simt/simt_gpu_crosscheck bin/dim-bench bin/dim-train)
 # Left to the machine: the C runtime every image has, and CUDA's own libraries (the device's).
 system_re='^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|libpthread|librt|libutil|libstdc\+\+|libgcc_s)\.so'
@@ -81,7 +82,7 @@ cudart=$(sed -n 's/^#define CUDART_VERSION \+\([0-9]\+\).*/\1/p' "$inc/cuda_runt
   echo "cublas=$(header_version "$inc/cublas_api.h" CUBLAS_VER_MAJOR CUBLAS_VER_MINOR CUBLAS_VER_PATCH)"
   echo "cublasLt=$(header_version "$inc/cublas_api.h" CUBLAS_VER_MAJOR CUBLAS_VER_MINOR CUBLAS_VER_PATCH)"
   echo "cudnn=$(header_version "$inc/cudnn_version.h" CUDNN_MAJOR CUDNN_MINOR CUDNN_PATCHLEVEL)"
-  echo "nccl=not linked"
+  echo "nccl=loaded at run time (dlopen libnccl.so.2)"
   echo "driver=the device's"
 } >"$out/build-info.txt"
 

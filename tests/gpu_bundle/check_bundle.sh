@@ -76,7 +76,7 @@ results=$work/results
 "$work/bundle/run.sh" --dry "$results" | tee "$work/dry.log"
 n=$(find "$results" -type f | wc -l)
 [ "$n" -le 8 ] || fail "$n result files (at most 8 come back from the GPU machine)"
-for s in gpu-info cuda-backend-tests kernel-ops-tests mi-cuda-tests simt-crosscheck bench-mi train memcheck racecheck; do
+for s in gpu-info cuda-backend-tests kernel-ops-tests mi-cuda-tests nccl-tests simt-crosscheck bench-mi train memcheck racecheck; do
   grep -qE "^$s +SKIP +0s +dry run: no device used" "$results/summary.txt" || fail "step $s is not reported as skipped: $(grep "^$s " "$results/summary.txt")"
 done
 grep -qE "^libraries +PASS " "$results/summary.txt" || fail "libraries: $(grep '^libraries' "$results/summary.txt")"
@@ -84,7 +84,7 @@ grep -qE "^torch-baseline +(SKIP|PASS) " "$results/summary.txt" || fail "torch-b
 if grep -qE "^torch-baseline +SKIP " "$results/summary.txt"; then
   grep -qE "^torch-baseline +SKIP .*(PyTorch is not installed|no CUDA device)" "$results/summary.txt" || fail "torch-baseline skipped without a reason"
 fi
-[ "$(grep -cE '^RESULT ' "$work/dry.log")" -eq 11 ] || fail "expected 11 result lines as the steps ran"
+[ "$(grep -cE '^RESULT ' "$work/dry.log")" -eq 12 ] || fail "expected 12 result lines as the steps ran"
 python3 "$src/tools/gpu/results_table.py" "$results" >"$work/section.md"
 grep -q "Not yet run on a GPU" "$work/section.md" || fail "results_table.py does not say the run had no GPU"
 grep -q "| memcheck | SKIP |" "$work/section.md" || fail "results_table.py lost the memcheck row"

@@ -45,7 +45,7 @@ summary() {
   exit "$rc"
 }
 # Every step, in the order they run, so that the table names the ones never reached.
-all_steps=(gpu-info libraries cuda-backend-tests kernel-ops-tests mi-cuda-tests simt-crosscheck
+all_steps=(gpu-info libraries cuda-backend-tests kernel-ops-tests mi-cuda-tests nccl-tests simt-crosscheck
            bench-mi torch-baseline train memcheck racecheck)
 trap summary EXIT
 trap 'say "interrupted"; exit 130' INT TERM
@@ -169,6 +169,9 @@ step libraries 30 any "libraries:|unresolved" -- \
 step cuda-backend-tests 120 gpu "test cases|All tests passed" -- "$bin/cuda_backend_tests" --use-colour no
 step kernel-ops-tests 60 gpu "test cases|All tests passed" -- "$bin/kernel_ops_cuda_tests" --use-colour no
 step mi-cuda-tests 60 gpu "test cases|All tests passed" -- "$bin/mi_cuda_device_tests" --use-colour no
+# NCCL from the PyTorch wheel (loaded at run time): one rank's collectives on the GPU and the
+# gather negatives on CUDA tensors. Two ranks would need two GPUs and Open MPI.
+step nccl-tests 60 gpu "test cases|All tests passed" -- "$bin/nccl_device_tests" --use-colour no
 step simt-crosscheck 30 gpu "simt_gpu_crosscheck: (PASS|FAIL)" -- "$bin/simt_gpu_crosscheck"
 
 # Every GPU figure beside a baseline of the same run: the MI kernels against the machine's

@@ -28,9 +28,14 @@ class Communicator {
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   // recv (size() * bytes) := every rank's `bytes` bytes of send, in rank order.
   virtual void all_gather(const void* send, void* recv, std::size_t bytes) = 0;
+  // On root only, recv (size() * bytes) := every rank's `bytes` bytes of send, in rank order.
+  virtual void gather(const void* send, void* recv, std::size_t bytes, int root) = 0;
   // Sends `bytes` bytes of `buffer` to rank + 1 and replaces them with those of rank - 1.
   virtual void ring_pass(void* buffer, std::size_t bytes) = 0;
   virtual void barrier() = 0;
+  // A barrier for ranks that wait while another works alone for a long time (rank 0 training
+  // probes): no timeout, and the waiting ranks sleep instead of polling a core.
+  virtual void idle_barrier() { barrier(); }
 };
 
 // One rank alone: every call is the identity. What dim-train uses outside mpirun.
@@ -44,6 +49,7 @@ class SingleProcess final : public Communicator {
   void all_reduce(double*, std::size_t, Reduce) override {}
   void broadcast(void*, std::size_t, int) override {}
   void all_gather(const void* send, void* recv, std::size_t bytes) override;
+  void gather(const void* send, void* recv, std::size_t bytes, int) override { all_gather(send, recv, bytes); }
   void ring_pass(void*, std::size_t) override {}
   void barrier() override {}
 };

@@ -125,6 +125,14 @@ void MpiCommunicator::all_gather(const void* send, void* recv, std::size_t bytes
             "MPI_Allgather");
 }
 
+void MpiCommunicator::gather(const void* send, void* recv, std::size_t bytes, int root) {
+  Watch w(*this, "MPI_Gather");
+  if (bytes > kPiece) throw Error("MPI_Gather: " + std::to_string(bytes) + " bytes per rank is over 1 GiB");
+  check_mpi(MPI_Gather(send, static_cast<int>(bytes), MPI_BYTE, recv, static_cast<int>(bytes), MPI_BYTE, root,
+                       MPI_COMM_WORLD),
+            "MPI_Gather");
+}
+
 void MpiCommunicator::ring_pass(void* buffer, std::size_t bytes) {
   Watch w(*this, "MPI_Sendrecv_replace (ring)");
   const int next = (rank_ + 1) % size_, prev = (rank_ + size_ - 1) % size_;
@@ -133,6 +141,17 @@ void MpiCommunicator::ring_pass(void* buffer, std::size_t bytes) {
                                    MPI_COMM_WORLD, MPI_STATUS_IGNORE),
               "MPI_Sendrecv_replace");
   });
+}
+
+void MpiCommunicator::idle_barrier() {
+  // MPI's own waits poll a core at full speed; this one tests every few milliseconds.
+  MPI_Request request;
+  check_mpi(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
+  for (int done = 0;;) {
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 void MpiCommunicator::barrier() {

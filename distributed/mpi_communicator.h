@@ -42,8 +42,10 @@ class MpiCommunicator final : public Communicator {
   void all_reduce(double* x, std::size_t n, Reduce op) override;
   void broadcast(void* data, std::size_t bytes, int root) override;
   void all_gather(const void* send, void* recv, std::size_t bytes) override;
+  void gather(const void* send, void* recv, std::size_t bytes, int root) override;
   void ring_pass(void* buffer, std::size_t bytes) override;
   void barrier() override;
+  void idle_barrier() override;
 
  private:
   class Watch;  // marks a call in flight for the watchdog

@@ -103,6 +103,14 @@ class NcclCommunicator final : public Communicator {
   void all_gather(const void* send, void* recv, std::size_t bytes) override {
     check(nccl_.all_gather(send, recv, bytes, kNcclUint8, comm_, stream_), "ncclAllGather");
   }
+  void gather(const void* send, void* recv, std::size_t bytes, int root) override {
+    check(nccl_.group_start(), "ncclGroupStart");
+    check(nccl_.send(send, bytes, kNcclUint8, root, comm_, stream_), "ncclSend");
+    if (rank_ == root)
+      for (int r = 0; r < size_; ++r)
+        check(nccl_.recv(static_cast<char*>(recv) + r * bytes, bytes, kNcclUint8, r, comm_, stream_), "ncclRecv");
+    check(nccl_.group_end(), "ncclGroupEnd");
+  }
   void ring_pass(void* buffer, std::size_t bytes) override {
     // NCCL cannot send and receive into one buffer: receive into scratch, then copy back.
     auto scratch = cuda().allocate(bytes);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "distributed/group.h"
 #include "evaluation/batches.h"
 #include "models/encoder.h"
 
@@ -24,6 +25,11 @@ struct Features {
 // Runs `encoder` over d in eval mode under NoGrad (its train/eval mode is restored after).
 // o.resize_to is set from the encoder when left 0.
 Features extract_features(models::Encoder& encoder, const data::Dataset& d, BatchOptions o);
+
+// Data-parallel extraction: rank r of g runs `encoder` over its contiguous shard of d (the
+// shards differ by at most one image) and rank 0 receives every rank's rows, in data order: the
+// same matrices as extract_features on one process. Ranks other than 0 get empty Features.
+Features extract_features(models::Encoder& encoder, const data::Dataset& d, BatchOptions o, dist::Group& g);
 
 // The images themselves, [N, C·S·S] in [-1, 1] (the encoder's input scaling).
 Labeled pixel_features(const data::Dataset& d, const BatchOptions& o);

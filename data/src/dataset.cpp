@@ -31,6 +31,24 @@ void Dataset::append(const Dataset& other) {
   labels.insert(labels.end(), other.labels.begin(), other.labels.end());
 }
 
+Dataset Dataset::range(std::size_t begin, std::size_t end) const {
+  if (begin > end || end > size()) fail(name, "range [", begin, ", ", end, ") outside the ", size(), " images");
+  Dataset out;
+  out.name = name;
+  out.channels = channels;
+  out.height = height;
+  out.width = width;
+  out.class_names = class_names;
+  out.labels.assign(labels.begin() + begin, labels.begin() + end);
+  if (is_encoded()) {
+    out.encoded.assign(encoded.begin() + begin, encoded.begin() + end);
+    out.encoded_sources.assign(encoded_sources.begin() + begin, encoded_sources.begin() + end);
+  } else {
+    out.pixels.assign(pixels.begin() + begin * image_bytes(), pixels.begin() + end * image_bytes());
+  }
+  return out;
+}
+
 std::vector<std::size_t> Dataset::label_histogram() const {
   std::vector<std::size_t> counts(class_names.size(), 0);
   for (std::int32_t label : labels)

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "distributed/data_parallel.h"
 #include "engine/runtime.h"
 #include "evaluation/baselines.h"
 #include "evaluation/batch_norm_stats.h"
@@ -46,7 +47,7 @@ struct Flags {
   std::string checkpoint, data, device = "cpu", json, export_dir, neighbours_png, budget = "full";
   uint64_t seed = 1;
   int64_t limit_train = 0, limit_test = 0, batch = 64, knn_k = 20, neighbour_queries = 10, neighbour_k = 8;
-  double knn_temperature = 0.07, dependency_lr = 1e-4, progress_seconds = 5;
+  double knn_temperature = 0.07, dependency_lr = 1e-4, progress_seconds = 5, collective_timeout = 300;
   int64_t dependency_batch = 256;
   std::vector<int64_t> mine_hidden{512, 512};
   bool no_baselines = false;
@@ -120,11 +121,18 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--neighbours-queries", f.neighbour_queries, "Rows of that picture (first the first test image of each class)")->capture_default_str();
   app.add_option("--neighbours-k", f.neighbour_k, "Neighbours per row")->capture_default_str();
   app.add_option("--progress-seconds", f.progress_seconds, "Seconds between progress lines")->capture_default_str();
+  app.add_option("--collective-timeout", f.collective_timeout,
+                 "Under mpirun: seconds a rank waits in one exchange of features before it ends the job")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.footer("Data-parallel: mpirun -np N dim-eval ... extracts the features of each model on N ranks (each its "
+             "shard of the images; one GPU each with --device cuda); rank 0 receives them, trains the probes "
+             "and writes every output while the other ranks wait idle.");
 }
 
 // Everything one encoder's rows need, shared by the three models.
 struct Context {
   const Flags& flags;
+  dist::Group& group;
   eval::Budget budget;
   Device device;
   int64_t classes;
@@ -191,8 +199,12 @@ struct SplitFeatures {
 SplitFeatures evaluate_encoder(Context& c, const std::string& model, models::Encoder& encoder,
                                const data::Dataset& train, const data::Dataset& test) {
   const std::string title = eval::model_title(model);
-  SplitFeatures f{eval::extract_features(encoder, train, c.batches("features train (" + title + ")")),
-                  eval::extract_features(encoder, test, c.batches("features test (" + title + ")"))};
+  // With several ranks they extract together, then rank 0 alone measures while the others
+  // wait for the next extraction here, idle (rank 0's probes can take many minutes).
+  if (c.group.size() > 1) c.group.host().idle_barrier();
+  SplitFeatures f{eval::extract_features(encoder, train, c.batches("features train (" + title + ")"), c.group),
+                  eval::extract_features(encoder, test, c.batches("features test (" + title + ")"), c.group)};
+  if (!c.group.is_root()) return f;
   const eval::Features &tr = f.train, &te = f.test;
   uint64_t seed = c.flags.seed;
   for (const auto& [name, a, b] : {std::tuple{"conv", &tr.conv, &te.conv}, {"fc", &tr.fc, &te.fc}, {"y", &tr.y, &te.y}})
@@ -230,6 +242,10 @@ void group_rows(eval::Report& r) {
 int run(const CLI::App& app, const Flags& f) {
   const auto start = std::chrono::steady_clock::now();
   const Device dev = f.device == "cuda" ? Device::CUDA : Device::CPU;
+  const auto group = dist::Group::create(dev, f.collective_timeout);
+  share_cores_between_local_ranks(group->local_size());
+  const bool root = group->is_root();
+  if (!root && !std::freopen("/dev/null", "w", stdout)) throw Error("dim-eval: cannot silence a rank");
   const auto trained = models::DeepInfoMax::load(f.checkpoint, dev);
   const train::CheckpointInfo info = train::checkpoint_info(f.checkpoint);
   const std::string spec = f.data.empty() ? info.data : f.data;
@@ -240,7 +256,7 @@ int run(const CLI::App& app, const Flags& f) {
   const data::Dataset train = train::first_images(splits.train, f.limit_train);
   const data::Dataset test = train::first_images(splits.test, f.limit_test);
 
-  Context c{f, budget_from(app, f), dev, static_cast<int64_t>(train.class_names.size()), {}, {}, {}};
+  Context c{f, *group, budget_from(app, f), dev, static_cast<int64_t>(train.class_names.size()), {}, {}, {}};
   check(c.classes >= 2, "dim-eval", spec + ": the probes need labelled data with >= 2 classes");
   for (const auto* d : {&train, &test})
     for (int32_t l : d->labels)
@@ -266,18 +282,18 @@ int run(const CLI::App& app, const Flags& f) {
   const int64_t size = arch.size;
   eval::BatchOptions pixel_batches = c.batches("");
   pixel_batches.resize_to = eval::resize_for(train, size);
-  if (c.budget.dependency_steps > 0 || !f.no_baselines) {
+  if (root && (c.budget.dependency_steps > 0 || !f.no_baselines)) {
     c.pixels_train = eval::pixel_features(train, pixel_batches);
     c.pixels_test = eval::pixel_features(test, pixel_batches);
   }
 
   {
     const SplitFeatures dim = evaluate_encoder(c, eval::kTrained, trained->encoder(), train, test);
-    if (!f.export_dir.empty())
+    if (root && !f.export_dir.empty())
       for (const auto& [split, feats] : {std::pair{"train", &dim.train}, {"test", &dim.test}})
         for (const std::string& path : eval::export_features(f.export_dir, split, *feats))
           std::printf("wrote %s\n", path.c_str());
-    if (!f.neighbours_png.empty()) write_neighbours(f, c, train, test, dim);
+    if (root && !f.neighbours_png.empty()) write_neighbours(f, c, train, test, dim);
   }  // the checkpoint's features are released before the baselines extract theirs
 
   if (!f.no_baselines) {
@@ -285,18 +301,26 @@ int run(const CLI::App& app, const Flags& f) {
     evaluate_encoder(c, eval::kRandom, random->encoder(), train, test);
 
     const auto random_bn = eval::untrained_copy(*trained, dev);
-    const int64_t batches = eval::estimate_batch_norm_statistics(
-        random_bn->encoder(), train::first_images(train, c.budget.bn_images), [&] {
-          eval::BatchOptions o = c.batches("BN statistics (random init)");
-          o.batch = 64;  // the training batch size, whose statistics the trained model's BN saw
-          return o;
-        }());
-    std::printf("BN statistics of the random-init encoder: averages over %lld batches of 64\n",
-                static_cast<long long>(batches));
+    if (root) {
+      const int64_t batches = eval::estimate_batch_norm_statistics(
+          random_bn->encoder(), train::first_images(train, c.budget.bn_images), [&] {
+            eval::BatchOptions o = c.batches("BN statistics (random init)");
+            o.batch = 64;  // the training batch size, whose statistics the trained model's BN saw
+            return o;
+          }());
+      std::printf("BN statistics of the random-init encoder: averages over %lld batches of 64\n",
+                  static_cast<long long>(batches));
+    }
+    if (group->size() > 1) {  // rank 0's statistics to the others, for their shards
+      group->host().idle_barrier();
+      dist::broadcast_state(random_bn->encoder(), *group);
+    }
     evaluate_encoder(c, eval::kRandomBn, random_bn->encoder(), train, test);
 
+    if (!root) return 0;
     c.report.rows.push_back(accuracy_row(c, "pixels", eval::kPixels, c.pixels_train, c.pixels_test, false, f.seed));
   }
+  if (!root) return 0;
   group_rows(c.report);
   c.report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("\n%s", eval::format_report(c.report).c_str());

@@ -33,6 +33,8 @@ struct Dataset {
 
   // Appends `other` (same shape and class names; both decoded) — e.g. CIFAR's five train files.
   void append(const Dataset& other);
+  // Images [begin, end) as a data set of their own (decoded or encoded alike): one rank's shard.
+  Dataset range(std::size_t begin, std::size_t end) const;
 
   // Number of images per label 0..class_names.size()-1; unlabeled images are not counted.
   std::vector<std::size_t> label_histogram() const;

@@ -88,9 +88,13 @@ class Backend {
   // Row-wise over the last axis of a 2-d tensor.
   virtual void log_softmax_forward(const Tensor& x, Tensor& y) = 0;
   virtual void log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) = 0;
-  // loss = -mean_i logp[i, label_i]; labels are int32 class indices held in a CPU vector.
-  virtual double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) = 0;
-  virtual void nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) = 0;
+  // loss (0-d, on logp's device) = -mean_i logp[i, label_i]; labels are int32 class indices
+  // held in a CPU vector. Written where the loss lives: the host reads nothing (on CUDA a read
+  // would synchronize with the stream every training step).
+  virtual void nll_forward(const Tensor& logp, const std::vector<int32_t>& labels, Tensor& loss) = 0;
+  // glogp = 0 except glogp[i, label_i] = -upstream / rows, with upstream the 0-d gradient of the
+  // loss, read on its device (no host round trip for the scale either).
+  virtual void nll_backward(const std::vector<int32_t>& labels, const Tensor& upstream, Tensor& glogp) = 0;
 
   // mask = (uniform(seed, offset + i) >= p) / (1 - p), from the Philox stream.
   virtual void dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) = 0;

@@ -51,8 +51,8 @@ class CpuBackend final : public Backend {
                           Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
   void log_softmax_forward(const Tensor& x, Tensor& y) override;
   void log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) override;
-  double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) override;
-  void nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) override;
+  void nll_forward(const Tensor& logp, const std::vector<int32_t>& labels, Tensor& loss) override;
+  void nll_backward(const std::vector<int32_t>& labels, const Tensor& upstream, Tensor& glogp) override;
   void dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) override;
   void uniform(uint64_t seed, uint64_t offset, double lo, double hi, Tensor& out) override;
   void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,

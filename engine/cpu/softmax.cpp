@@ -39,21 +39,23 @@ void CpuBackend::log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor&
   });
 }
 
-double CpuBackend::nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) {
+void CpuBackend::nll_forward(const Tensor& logp, const std::vector<int32_t>& labels, Tensor& loss) {
   const int64_t cols = logp.size(1);
-  return dispatch(logp.dtype(), [&]<class T>() {
+  dispatch(logp.dtype(), [&]<class T>() {
     const T* p = logp.data<T>();
     double s = 0;
     for (size_t r = 0; r < labels.size(); ++r) s -= p[r * cols + labels[r]];
-    return s / static_cast<double>(labels.size());
+    loss.data<T>()[0] = static_cast<T>(s / static_cast<double>(labels.size()));
   });
 }
 
-void CpuBackend::nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) {
+void CpuBackend::nll_backward(const std::vector<int32_t>& labels, const Tensor& upstream, Tensor& glogp) {
   const int64_t cols = glogp.size(1);
   fill(glogp, 0.0);
   dispatch(glogp.dtype(), [&]<class T>() {
     T* p = glogp.data<T>();
+    // The scale in double, as Tensor::item() read it before: the same bits as then.
+    const double scale = static_cast<double>(upstream.data<T>()[0]);
     const T v = static_cast<T>(-scale / static_cast<double>(labels.size()));
     for (size_t r = 0; r < labels.size(); ++r) p[r * cols + labels[r]] = v;
   });

@@ -2,6 +2,7 @@
 // kernels (kernels/ops). Products and cuDNN paths live in cuda_blas.cpp and cuda_dnn.cpp.
 #include "engine/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -264,29 +265,61 @@ void CudaBackend::log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor
   op_done(__func__);
 }
 
+// Labels go up twice a step (forward and backward). Through the shared staging buffer each
+// upload would first wait for the stream (the buffer may not be overwritten while a copy still
+// reads it); instead each takes a page-locked block of its own from a pool, copied from
+// asynchronously, and the block returns to the pool once an event recorded after the copy has
+// completed (release_finished_uploads). The host waits for nothing.
 std::shared_ptr<void> CudaBackend::device_labels(const std::vector<int32_t>& labels) {
-  auto buf = alloc_.allocate(labels.size() * sizeof(int32_t));
-  upload(labels.data(), buf.get(), labels.size() * sizeof(int32_t));
+  const size_t bytes = labels.size() * sizeof(int32_t);
+  auto buf = alloc_.allocate(bytes);
+  std::lock_guard lock(staging_mu_);
+  release_finished_uploads();
+  std::shared_ptr<void> host = pinned_block(bytes);
+  std::memcpy(host.get(), labels.data(), bytes);
+  IMX_CUDA_CHECK(cudaMemcpyAsync(buf.get(), host.get(), bytes, cudaMemcpyHostToDevice, stream_));
+  cudaEvent_t done;
+  IMX_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  IMX_CUDA_CHECK(cudaEventRecord(done, stream_));
+  inflight_.emplace_back(done, std::move(host));
   return buf;
 }
 
-double CudaBackend::nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) {
-  require_f32("nll_forward", logp);
-  auto dev_labels = device_labels(labels);
-  auto loss = alloc_.allocate(sizeof(float));
-  cuda::nll_forward(f(logp), static_cast<const int32_t*>(dev_labels.get()), logp.size(0),
-                    logp.size(1), static_cast<float*>(loss.get()), stream_);
-  op_done(__func__);
-  float host = 0;
-  download(loss.get(), &host, sizeof host);
-  return host;
+std::shared_ptr<void> CudaBackend::pinned_block(size_t bytes) {
+  // First fit among the free blocks; a new one (at least 4 KiB, so a batch size's labels reuse
+  // it) only while every block is still in flight.
+  auto it = std::find_if(pinned_free_.begin(), pinned_free_.end(),
+                         [&](const PinnedBlock& b) { return b.bytes >= bytes; });
+  PinnedBlock block;
+  if (it != pinned_free_.end()) {
+    block = *it;
+    pinned_free_.erase(it);
+  } else {
+    block.bytes = std::max<size_t>(bytes, 4096);
+    IMX_CUDA_CHECK(cudaMallocHost(&block.data, block.bytes));
+  }
+  // The deleter runs under staging_mu_ (in release_finished_uploads) or when the backend is
+  // destroyed (pinned_free_ outlives inflight_), never concurrently with the pool's users.
+  return std::shared_ptr<void>(block.data, [this, block](void*) { pinned_free_.push_back(block); });
 }
 
-void CudaBackend::nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) {
+void CudaBackend::nll_forward(const Tensor& logp, const std::vector<int32_t>& labels, Tensor& loss) {
+  require_f32("nll_forward", logp);
+  require_f32("nll_forward", loss);
+  auto dev_labels = device_labels(labels);
+  cuda::nll_forward(f(logp), static_cast<const int32_t*>(dev_labels.get()), logp.size(0),
+                    logp.size(1), f(loss), stream_);
+  op_done(__func__);
+}
+
+void CudaBackend::nll_backward(const std::vector<int32_t>& labels, const Tensor& upstream, Tensor& glogp) {
   require_f32("nll_backward", glogp);
+  require_f32("nll_backward", upstream);
+  check(upstream.device() == Device::CUDA && upstream.numel() == 1, "cuda nll_backward",
+        "the upstream gradient must be one float on the device, got " + upstream.describe());
   auto dev_labels = device_labels(labels);
   cuda::nll_backward(static_cast<const int32_t*>(dev_labels.get()), glogp.size(0), glogp.size(1),
-                     static_cast<float>(scale), f(glogp), stream_);
+                     f(upstream), f(glogp), stream_);
   op_done(__func__);
 }
 

@@ -83,8 +83,8 @@ class CudaBackend final : public Backend {
                           Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
   void log_softmax_forward(const Tensor& x, Tensor& y) override;
   void log_softmax_backward(const Tensor& y, const Tensor& gy, Tensor& gx) override;
-  double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) override;
-  void nll_backward(const std::vector<int32_t>& labels, double scale, Tensor& glogp) override;
+  void nll_forward(const Tensor& logp, const std::vector<int32_t>& labels, Tensor& loss) override;
+  void nll_backward(const std::vector<int32_t>& labels, const Tensor& upstream, Tensor& glogp) override;
   void dropout_mask(uint64_t seed, uint64_t offset, double p, Tensor& mask) override;
   void uniform(uint64_t seed, uint64_t offset, double lo, double hi, Tensor& out) override;
   void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
@@ -101,7 +101,10 @@ class CudaBackend final : public Backend {
   bool upload_pinned(const Tensor& src, void* device);
   void release_finished_uploads();
   void download(const void* device, void* host, size_t bytes);
+  // Labels as a device buffer, uploaded without waiting for the stream (see the .cpp).
   std::shared_ptr<void> device_labels(const std::vector<int32_t>& labels);
+  // A page-locked host block of at least `bytes` from the pool; under staging_mu_.
+  std::shared_ptr<void> pinned_block(size_t bytes);
 
   // cuDNN descriptors and chosen algorithms, cached per convolution geometry. One convolution
   // descriptor per direction: each carries the math type of its own chosen algorithm.
@@ -125,6 +128,11 @@ class CudaBackend final : public Backend {
   cudnnHandle_t dnn_ = nullptr;
   CachingAllocator alloc_{options_.caching};
   std::mutex staging_mu_;
+  struct PinnedBlock {
+    void* data = nullptr;
+    size_t bytes = 0;
+  };
+  std::vector<PinnedBlock> pinned_free_;  // declared before inflight_: outlives its deleters
   std::vector<std::pair<cudaEvent_t, std::shared_ptr<void>>> inflight_;
   void* staging_ = nullptr;
   size_t staging_bytes_ = 0;

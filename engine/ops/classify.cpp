@@ -18,13 +18,15 @@ Tensor log_softmax(const Tensor& x) {
 
 namespace {
 
-// -mean_i logp[i, label_i]
+// -mean_i logp[i, label_i]. Neither direction reads a value on the host: the loss is written
+// into a 0-d tensor where logp lives and the upstream gradient is handed to the backend as a
+// 0-d tensor (g.item() here was a device-to-host copy, a stream synchronization, every step).
 Tensor nll(const Tensor& logp, const std::vector<int32_t>& labels) {
-  Tensor loss = Tensor::full({}, backend_of(logp).nll_forward(logp, labels), logp.dtype(),
-                             logp.device());
+  Tensor loss = Tensor::empty({}, logp.dtype(), logp.device());
+  backend_of(logp).nll_forward(logp, labels, loss);
   return record(loss, "nll", {logp}, [labels, shape = logp.shape()](const Tensor& g) {
     Tensor gl = Tensor::empty(shape, g.dtype(), g.device());
-    backend_of(g).nll_backward(labels, g.item(), gl);
+    backend_of(g).nll_backward(labels, g, gl);
     return std::vector<Tensor>{gl};
   });
 }

@@ -70,9 +70,10 @@ void log_softmax_backward(const float* y, const float* gy, float* gx, int64_t ro
 // *loss (one device float) = -mean_r logp[r, labels[r]]; labels are device int32.
 void nll_forward(const float* logp, const int32_t* labels, int64_t rows, int64_t cols,
                  float* loss, cudaStream_t stream);
-// glogp = 0 except glogp[r, labels[r]] = -scale / rows.
-void nll_backward(const int32_t* labels, int64_t rows, int64_t cols, float scale, float* glogp,
-                  cudaStream_t stream);
+// glogp = 0 except glogp[r, labels[r]] = -*upstream / rows; upstream is one device float (the
+// loss's gradient), read by the kernel so that the host never waits for it.
+void nll_backward(const int32_t* labels, int64_t rows, int64_t cols, const float* upstream,
+                  float* glogp, cudaStream_t stream);
 
 // The Philox stream of engine/philox.h: element i uses position offset + i.
 void dropout_mask(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n,

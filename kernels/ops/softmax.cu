@@ -50,9 +50,13 @@ IMX_KERNEL void nll_forward_kernel(const float* logp, const int32_t* labels, int
 }
 
 IMX_KERNEL void nll_backward_kernel(const int32_t* labels, int64_t rows, int64_t cols,
-                                    float value, float* glogp) {
+                                    const float* upstream, float* glogp) {
   for_each_item<ThreadUnit>(rows * cols, [&](int64_t i) {
-    glogp[i] = labels[i / cols] == i % cols ? value : 0.0f;
+    // In double like the CPU backend (which divides the double of the same float), so the
+    // value matches it bit for bit; only the label entries pay for the division.
+    glogp[i] = labels[i / cols] == i % cols
+                   ? static_cast<float>(-static_cast<double>(*upstream) / static_cast<double>(rows))
+                   : 0.0f;
   });
 }
 
@@ -75,13 +79,11 @@ void nll_forward(const float* logp, const int32_t* labels, int64_t rows, int64_t
   IMX_LAUNCH(nll_forward_kernel, 1, kBlock, 0, stream)(logp, labels, rows, cols, loss);
 }
 
-void nll_backward(const int32_t* labels, int64_t rows, int64_t cols, float scale, float* glogp,
-                  cudaStream_t stream) {
+void nll_backward(const int32_t* labels, int64_t rows, int64_t cols, const float* upstream,
+                  float* glogp, cudaStream_t stream) {
   if (rows * cols <= 0) return;
-  // In double like the CPU backend, so that the value matches it exactly.
-  const float value = static_cast<float>(-static_cast<double>(scale) / static_cast<double>(rows));
   IMX_LAUNCH(nll_backward_kernel, blocks_for(rows * cols, kBlock), kBlock, 0, stream)(
-      labels, rows, cols, value, glogp);
+      labels, rows, cols, upstream, glogp);
 }
 
 }  // namespace imx::IMX_KNS

@@ -31,6 +31,9 @@ void check_tuning(const KernelTuning& t) {
   if (t.dg_splits < 0 || t.dg_splits > 64)
     throw std::invalid_argument("mi_cuda: KernelTuning::dg_splits must be in [0, 64], got " +
                                 std::to_string(t.dg_splits));
+  if (t.sweep_tile != 0 && t.sweep_tile != 32 && t.sweep_tile != 64)
+    throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile must be 0, 32 or 64, got " +
+                                std::to_string(t.sweep_tile));
 }
 
 // Column splits: enough blocks to fill the device, never more than there are column tiles
@@ -38,6 +41,26 @@ void check_tuning(const KernelTuning& t) {
 int column_splits(int64_t row_tiles, int64_t col_tiles, const KernelTuning& t) {
   if (t.column_splits > 0) return t.column_splits;
   return static_cast<int>(std::clamp<int64_t>(ceil_div(kTargetBlocks, row_tiles), 1, std::min<int64_t>(col_tiles, 65535)));
+}
+
+// The sweeps' tile. 64 x 64 keeps the most reuse per staged value; but a problem whose
+// 64 x 64 grid (row tiles x column splits, at most one split per column tile) has fewer blocks
+// than the device has SMs leaves SMs idle for the whole sweep (B = 64, P = 64: R = 64, C = 4096,
+// one row of 64 tiles, 64 blocks for 132 SMs), so it takes 32 x 32 tiles there (2 x 128 tiles,
+// 256 blocks). A function of the shape, like everything in the plan. The tensor-core sweep
+// (fused tf32/bf16) has 64 x 64 tiles only.
+int sweep_micro(Path path, const Geometry& g, const KernelTuning& t) {
+  const bool small_possible = path != Path::fused || t.precision == Precision::fp32;
+  if (t.sweep_tile == 32) {
+    if (!small_possible)
+      throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile 32 needs fp32 (the tensor-core sweep has 64 x 64 "
+                                  "tiles)");
+    return kSmallMicro;
+  }
+  if (t.sweep_tile == 64 || !small_possible) return kMicro;
+  const int64_t row_tiles = ceil_div(g.R, kTileM);
+  const int64_t blocks = row_tiles * column_splits(row_tiles, ceil_div(g.C, kTileN), t);
+  return blocks < kDeviceSMs ? kSmallMicro : kMicro;
 }
 
 // The fused backward's chunk: all columns when R*C scores fit kChunkScores, else the widest
@@ -77,21 +100,30 @@ Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, 
   p.grads = with_grads;
   p.precision = tuning.precision;
   const int64_t R = p.g.R, C = p.g.C;
-  p.row_tiles = ceil_div(R, kTileM);
-  p.splits = column_splits(p.row_tiles, ceil_div(C, kTileN), tuning);
+  p.sweep_micro = sweep_micro(path, p.g, tuning);
+  const int64_t side = int64_t(kTileSide) * p.sweep_micro;
+  p.row_tiles = ceil_div(R, side);
+  p.splits = column_splits(p.row_tiles, ceil_div(C, side), tuning);
   p.chunk_cols = path == Path::fused ? chunk_columns(p.g, tuning) : C;
 
   if (with_grads && path != Path::scores) {
     // dG = dS L sums over a chunk's columns; its output (R x D) alone may be too few tiles to
     // fill the device, so the sum is split (partials reduced in a fixed order afterwards).
-    const int64_t out_tiles = p.row_tiles * ceil_div(p.g.D, kTileN);
+    const int64_t out_tiles = ceil_div(R, kTileM) * ceil_div(p.g.D, kTileN);  // 64 x 64 product tiles
     int64_t splits = tuning.dg_splits > 0
                          ? tuning.dg_splits
                          : std::clamp<int64_t>(std::min(ceil_div(kTargetBlocks, out_tiles),
                                                         ceil_div(p.chunk_cols, kMinDgSplitDepth)),
                                                1, kMaxDgSplits);
+    // A small output (B = 64, D = 512: 8 tiles; 16 splits by the rule above = 128 blocks) gets
+    // enough splits to give every SM a block, each still at least one depth stage deep.
+    const bool raise = tuning.dg_splits == 0 && out_tiles * splits < kDeviceSMs;
+    if (raise) splits = std::max(splits, std::min(ceil_div(kDeviceSMs, out_tiles), ceil_div(p.chunk_cols, kTileK)));
     splits = std::min(splits, p.chunk_cols);
-    p.dg_split_depth = ceil_div(ceil_div(p.chunk_cols, splits), kTileK) * kTileK;
+    // Split depths are whole stages: rounded up (at most `splits` pieces), or down when the
+    // count was raised to fill the SMs (at least `splits` pieces: 4096 / 17 -> 240, 18 splits).
+    p.dg_split_depth = raise ? std::max<int64_t>(kTileK, p.chunk_cols / splits / kTileK * kTileK)
+                             : ceil_div(ceil_div(p.chunk_cols, splits), kTileK) * kTileK;
     p.dg_splits = static_cast<int>(ceil_div(p.chunk_cols, p.dg_split_depth));
   }
 
@@ -112,6 +144,16 @@ Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, 
     p.dg_partials = region(end, std::size_t(p.dg_splits) * R * p.g.D * f);
   p.bytes = end;
   return p;
+}
+
+int64_t sweep_blocks(const Plan& plan) { return plan.row_tiles * plan.splits; }
+
+int64_t dl_blocks(const Plan& plan) {
+  return plan.grads ? ceil_div(plan.chunk_cols, kTileM) * ceil_div(plan.g.D, kTileN) : 0;
+}
+
+int64_t dg_blocks(const Plan& plan) {
+  return plan.grads ? ceil_div(plan.g.R, kTileM) * ceil_div(plan.g.D, kTileN) * plan.dg_splits : 0;
 }
 
 Workspace carve_workspace(const Plan& plan, void* workspace, std::size_t workspace_bytes, const char* who) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "losses/mi_cuda/mi_cuda.h"
+#include "losses/mi_cuda/tile.cuh"
 #include "losses/mi_cuda/types.cuh"
 
 namespace imx::mi::IMX_KNS {
@@ -12,7 +13,8 @@ namespace imx::mi::IMX_KNS {
 // Blocks a sweep or product aims for: 4 per SM of an H200 (132 SMs). A constant rather than a
 // device query, so that the work split (and with it every float summation order) depends on
 // the problem shape only, identically in the emulation and on any device.
-constexpr int64_t kTargetBlocks = 4 * 132;
+constexpr int64_t kDeviceSMs = 132;
+constexpr int64_t kTargetBlocks = 4 * kDeviceSMs;
 // Scores in one dS chunk of the fused backward (32 MiB of floats): bounds the chunk buffer by a
 // constant instead of by R*C.
 constexpr int64_t kChunkScores = int64_t(1) << 23;
@@ -27,7 +29,8 @@ struct Plan {
   Geometry g;
   bool pointwise = false;   // an f-divergence (one sweep) rather than dv/infoNCE
   bool grads = false;
-  int64_t row_tiles = 0;    // ceil(R / kTileM): grid x of every sweep
+  int sweep_micro = kMicro; // the sweeps' tile: 16 * sweep_micro square (kMicro: 64, kSmallMicro: 32)
+  int64_t row_tiles = 0;    // ceil(R / sweep tile side): grid x of every sweep
   int splits = 0;           // column splits: grid y of every sweep
   int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused, scores: all C)
   int dg_splits = 1;        // split-K of dG = dS L over a chunk (1 without the products)
@@ -37,6 +40,12 @@ struct Plan {
   std::size_t loss = 0, pointwise_partials = 0, row_partials = 0, pos_scores = 0, group_lse = 0,
               group_weight = 0, scores = 0, dg_partials = 0, bytes = 0;
 };
+
+// Blocks of the plan's kernels (the device fill the plan is chosen for; tests check it): a
+// sweep; the dL product of a full chunk; the dG product of a full chunk (0 without gradients).
+int64_t sweep_blocks(const Plan& plan);
+int64_t dl_blocks(const Plan& plan);
+int64_t dg_blocks(const Plan& plan);
 
 // Validates the problem (validate_for) and the tuning; throws std::invalid_argument.
 Plan make_plan(Path path, const Problem& pb, Estimator e, bool with_grads, const KernelTuning& tuning);

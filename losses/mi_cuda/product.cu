@@ -30,8 +30,9 @@ IMX_DEVICE void store_tile(const TileAcc& acc, int64_t i0, int64_t j0, int64_t r
 
 // Block (x, y, z): output tile (x, y) over depth [z * split_depth, (z + 1) * split_depth),
 // written to out + z * split_stride.
+// Two blocks per SM, like the sweeps (ptxas needs ~62 registers here, well under the cap).
 template <bool kADepthContiguous, bool kBDepthContiguous>
-IMX_KERNEL void __launch_bounds__(kTileThreads)
+IMX_KERNEL void __launch_bounds__(kTileThreads, 2)
     product_kernel(Operand<kADepthContiguous> a, Operand<kBDepthContiguous> b, float* out, int64_t ld_out,
                    bool accumulate, int64_t split_depth, int64_t split_stride) {
   IMX_SHARED(SharedTiles, sm);

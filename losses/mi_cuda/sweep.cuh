@@ -13,20 +13,21 @@ namespace imx::mi::IMX_KNS {
 template <class Source, class Epilogue>
 IMX_KERNEL void __launch_bounds__(kTileThreads, Source::kMinBlocks)
     sweep_kernel(Source source, Epilogue epilogue, int64_t c_begin, int64_t c_end) {
+  constexpr int M = Source::kMicroTile, kSide = kTileSide * M;
   IMX_SHARED(typename Source::Shared, sm);
   Epilogue ep = epilogue;
-  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * kTileM;
-  const int64_t tiles = ceil_div(c_end - c_begin, kTileN);
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * kSide;
+  const int64_t tiles = ceil_div(c_end - c_begin, kSide);
   const int64_t splits = gridDim.y, split = blockIdx.y;
   const int64_t first = tiles * split / splits, last = tiles * (split + 1) / splits;
-  TileAcc acc;
-  ep.begin(r0);
+  typename Source::Acc acc;
+  ep.template begin<M>(r0);
   for (int64_t t = first; t < last; ++t) {
-    const int64_t c0 = c_begin + t * kTileN;
+    const int64_t c0 = c_begin + t * kSide;
     source.tile(r0, c0, sm, acc);
     ep.tile(r0, c0, c_end, acc);
   }
-  ep.finish(r0);
+  ep.template finish<M>(r0);
 }
 
 // Launches the sweep over columns [c_begin, c_end) with the plan's grid.
@@ -39,13 +40,23 @@ void launch_sweep(const Source& source, const Epilogue& epilogue, int64_t row_ti
                                                                                                   c_begin, c_end);
 }
 
-// Calls f(source) with the tile source that `s` describes.
+// Calls f(source) with the tile source that `s` describes, in the plan's sweep tile (the
+// tensor-core source has only the 64 x 64 one; make_plan never picks another for it).
 template <class F>
-void with_score_source(const Geometry& g, const ScoreSource& s, F&& f) {
+void with_score_source(const Plan& plan, const ScoreSource& s, F&& f) {
+  const Geometry& g = plan.g;
   const Operand<true> global{s.global, g.D, g.R, g.D}, local{s.local, g.D, g.C, g.D};
-  if (s.scores != nullptr) f(StoredScores{s.scores, g.C, g.R, g.C});
-  else if (s.precision == Precision::fp32) f(ComputedScores{global, local});
-  else f(TensorCoreScores{global, local, s.precision == Precision::bf16});
+  const bool small = plan.sweep_micro == kSmallMicro;
+  if (s.scores != nullptr) {
+    if (small) f(StoredScores<kSmallMicro>{s.scores, g.C, g.R, g.C});
+    else f(StoredScores<kMicro>{s.scores, g.C, g.R, g.C});
+  } else if (s.precision == Precision::fp32) {
+    if (small) f(ComputedScores<kSmallMicro>{global, local});
+    else f(ComputedScores<kMicro>{global, local});
+  } else {
+    if (small) throw std::logic_error("mi_cuda: the tensor-core sweep has 64 x 64 tiles only");
+    f(TensorCoreScores{global, local, s.precision == Precision::bf16});
+  }
 }
 
 }  // namespace imx::mi::IMX_KNS

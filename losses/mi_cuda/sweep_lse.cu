@@ -28,7 +28,7 @@ void sweep_lse_stats(Estimator e, const Plan& plan, const ScoreSource& source,
                      LsePart<float>* row_partials, float* pos_scores, float* store_scores, cudaStream_t stream) {
   visit_lse_estimator(e, "sweep_lse_stats", [&](auto m) {
     const LseStatsEpilogue<decltype(m)> ep{plan.g, row_partials, pos_scores, store_scores, {}};
-    with_score_source(plan.g, source, [&](const auto& src) {
+    with_score_source(plan, source, [&](const auto& src) {
       launch_sweep(src, ep, plan.row_tiles, plan.splits, 0, plan.g.C, stream);
     });
   });
@@ -40,7 +40,7 @@ void sweep_lse_grad(Estimator e, const Plan& plan, const ScoreSource& source, in
                     float grad_scale, float* ds, int64_t ld_ds, cudaStream_t stream) {
   visit_lse_estimator(e, "sweep_lse_grad", [&](auto m) {
     const LseGradEpilogue<decltype(m)> ep{plan.g, group_lse, group_weight, ds, ld_ds, c_begin, grad_scale, {}, {}};
-    with_score_source(plan.g, source, [&](const auto& src) {
+    with_score_source(plan, source, [&](const auto& src) {
       launch_sweep(src, ep, plan.row_tiles, plan.splits, c_begin, c_end, stream);
     });
   });

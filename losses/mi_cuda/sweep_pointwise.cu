@@ -13,7 +13,7 @@ void sweep_pointwise(Estimator e, const Plan& plan, const ScoreSource& source, i
     using M = decltype(m);
     if constexpr (M::pointwise) {
       const PointwiseEpilogue<M> ep{plan.g, ds, ld_ds, c_begin, grad_scale, partials, accumulate, 0.0, 0.0};
-      with_score_source(plan.g, source, [&](const auto& src) {
+      with_score_source(plan, source, [&](const auto& src) {
         launch_sweep(src, ep, plan.row_tiles, plan.splits, c_begin, c_end, stream);
       });
     } else {

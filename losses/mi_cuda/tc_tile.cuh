@@ -226,6 +226,8 @@ struct TensorCoreScores {
   Operand<true> global;  // R x D
   Operand<true> local;   // C x D
   bool bf16;             // else tf32
+  static constexpr int kMicroTile = kMicro;  // 64 x 64 only: the warp layout covers that tile
+  using Acc = TileAcc;
   using Shared = NoShared;
   static constexpr std::size_t kDynamicShared = kTcSharedBytes;
   static constexpr int kMinBlocks = 2;  // caps registers at 128: two blocks per SM

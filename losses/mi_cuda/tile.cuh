@@ -3,9 +3,11 @@
 // time through the depth. It produces the score tiles (A = G, B = L, depth D) of the forward and
 // backward sweeps, and the tiles of the gradient products (A, B = views of dS, G, L).
 //
-// Thread layout: thread t owns the kMicro x kMicro outputs (ty + 16 a, tx + 16 b), a, b < 4,
-// with tx = t % 16 and ty = t / 16. The 16 threads that share a row of outputs are 16
-// consecutive lanes of one warp, so row statistics reduce with shuffles.
+// Thread layout: thread t owns the M x M outputs (ty + 16 a, tx + 16 b), a, b < M, with
+// tx = t % 16 and ty = t / 16. The 16 threads that share a row of outputs are 16 consecutive
+// lanes of one warp, so row statistics reduce with shuffles. M = kMicro = 4 gives the 64 x 64
+// tiles of every product; the fp32 sweeps also have M = kSmallMicro = 2 (32 x 32 tiles), which
+// the plan picks when 64 x 64 tiles would leave SMs idle (plan.cu: B = 64, P = 64 is 64 tiles).
 //
 // Exact float32 on CUDA cores; tc_tile.cuh is the tensor-core (tf32, bf16) version.
 #pragma once
@@ -22,6 +24,7 @@ constexpr int kTileK = 16;     // depth of one shared-memory stage
 constexpr int kTileSide = 16;  // threads along each side of the tile
 constexpr int kTileThreads = kTileSide * kTileSide;
 constexpr int kMicro = kTileM / kTileSide;  // outputs per thread along each side
+constexpr int kSmallMicro = 2;              // the small sweep tile: 32 x 32
 static_assert(kTileM == kTileN && kMicro * kTileSide == kTileN, "square tiles, whole micro-tiles");
 // Padding of the shared rows: the depth-major stores of a k-contiguous operand then hit
 // different banks.
@@ -40,14 +43,18 @@ struct Operand {
   }
 };
 
-struct SharedTiles {
-  float a[kTileK][kTileM + kTilePad];
-  float b[kTileK][kTileN + kTilePad];
+template <int M>
+struct SharedTilesOf {
+  float a[kTileK][kTileSide * M + kTilePad];
+  float b[kTileK][kTileSide * M + kTilePad];
 };
+using SharedTiles = SharedTilesOf<kMicro>;
 
-struct TileAcc {
-  float v[kMicro][kMicro];
+template <int M>
+struct TileAccOf {
+  float v[M][M];
 };
+using TileAcc = TileAccOf<kMicro>;
 
 IMX_DEVICE int tile_tx() { return static_cast<int>(threadIdx.x) % kTileSide; }
 IMX_DEVICE int tile_ty() { return static_cast<int>(threadIdx.x) / kTileSide; }
@@ -69,60 +76,69 @@ IMX_DEVICE void stage_tile(const Operand<kDepthContiguous>& op, int64_t i0, int6
   }
 }
 
-// acc = the tile at (i0, j0) of A B^T over depth [k_begin, k_end). Every thread of the block
-// must call it with the same arguments (it contains barriers).
-template <bool kADepthContiguous, bool kBDepthContiguous>
+// acc = the (16 M)-square tile at (i0, j0) of A B^T over depth [k_begin, k_end). Every thread
+// of the block must call it with the same arguments (it contains barriers).
+template <int M, bool kADepthContiguous, bool kBDepthContiguous>
 IMX_DEVICE void multiply_tile(const Operand<kADepthContiguous>& a, const Operand<kBDepthContiguous>& b,
-                              int64_t i0, int64_t j0, int64_t k_begin, int64_t k_end, SharedTiles& sm,
-                              TileAcc& acc) {
-  for (int x = 0; x < kMicro; ++x)
-    for (int y = 0; y < kMicro; ++y) acc.v[x][y] = 0.0f;
+                              int64_t i0, int64_t j0, int64_t k_begin, int64_t k_end, SharedTilesOf<M>& sm,
+                              TileAccOf<M>& acc) {
+  for (int x = 0; x < M; ++x)
+    for (int y = 0; y < M; ++y) acc.v[x][y] = 0.0f;
   for (int64_t k0 = k_begin; k0 < k_end; k0 += kTileK) {
-    stage_tile<kTileM>(a, i0, k0, k_end, sm.a);
-    stage_tile<kTileN>(b, j0, k0, k_end, sm.b);
+    stage_tile<kTileSide * M>(a, i0, k0, k_end, sm.a);
+    stage_tile<kTileSide * M>(b, j0, k0, k_end, sm.b);
 #ifndef IMX_MI_PLANT_MISSING_SYNC  // test-only switch: tests/mi_cuda shows that losing it is caught
     __syncthreads();  // the whole stage is written before any thread reads it
 #endif
     for (int kk = 0; kk < kTileK; ++kk) {
-      float av[kMicro], bv[kMicro];
-      for (int x = 0; x < kMicro; ++x) av[x] = sm.a[kk][micro_row(x)];
-      for (int y = 0; y < kMicro; ++y) bv[y] = sm.b[kk][micro_col(y)];
-      for (int x = 0; x < kMicro; ++x)
-        for (int y = 0; y < kMicro; ++y) acc.v[x][y] = fmaf(av[x], bv[y], acc.v[x][y]);
+      float av[M], bv[M];
+      for (int x = 0; x < M; ++x) av[x] = sm.a[kk][micro_row(x)];
+      for (int y = 0; y < M; ++y) bv[y] = sm.b[kk][micro_col(y)];
+      for (int x = 0; x < M; ++x)
+        for (int y = 0; y < M; ++y) acc.v[x][y] = fmaf(av[x], bv[y], acc.v[x][y]);
     }
     __syncthreads();  // every thread is done reading before the next stage overwrites it
   }
 }
 
-// Where a sweep gets its score tiles from. Each source names the static shared memory it
-// needs (Shared), its dynamic shared memory and the blocks per SM its registers are capped for.
+// Where a sweep gets its score tiles from. Each source names its tile (kMicroTile: M, tiles of
+// 16 M x 16 M, accumulated in Acc), the static shared memory it needs (Shared), its dynamic
+// shared memory and the blocks per SM its registers are capped for.
 struct NoShared {
   char unused;
 };
 
 // Fused: recomputed from the features, S[r][c] = <G[r], L[c]>, exact float32.
+template <int M>
 struct ComputedScores {
   Operand<true> global;  // R x D
   Operand<true> local;   // C x D
-  using Shared = SharedTiles;
+  static constexpr int kMicroTile = M;
+  using Acc = TileAccOf<M>;
+  using Shared = SharedTilesOf<M>;
   static constexpr std::size_t kDynamicShared = 0;
-  static constexpr int kMinBlocks = 1;
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, SharedTiles& sm, TileAcc& acc) const {
+  // Caps registers at 128 per thread (65536 / (2 * 256)): two blocks per SM, so one block's
+  // epilogue overlaps the other's mainloop. Uncapped, ptxas gave these sweeps up to 158.
+  static constexpr int kMinBlocks = 2;
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, Shared& sm, Acc& acc) const {
     multiply_tile(global, local, r0, c0, 0, global.depth, sm, acc);
   }
 };
 
 // Unfused baseline: read from the materialized R x C matrix.
+template <int M>
 struct StoredScores {
   const float* scores;
   int64_t ld, rows, cols;
+  static constexpr int kMicroTile = M;
+  using Acc = TileAccOf<M>;
   using Shared = NoShared;
   static constexpr std::size_t kDynamicShared = 0;
-  static constexpr int kMinBlocks = 1;
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, Shared&, TileAcc& acc) const {
-    for (int x = 0; x < kMicro; ++x) {
+  static constexpr int kMinBlocks = 2;  // as ComputedScores: at most 128 registers
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, Shared&, Acc& acc) const {
+    for (int x = 0; x < M; ++x) {
       const int64_t r = r0 + micro_row(x);
-      for (int y = 0; y < kMicro; ++y) {
+      for (int y = 0; y < M; ++y) {
         const int64_t c = c0 + micro_col(y);
         acc.v[x][y] = (r < rows && c < cols) ? scores[r * ld + c] : 0.0f;
       }

@@ -185,3 +185,24 @@ TEST_CASE("every second-order case passes the gradient checker", "[grad][gradche
     CHECK(r.pass);
   }
 }
+
+TEST_CASE("grad: cross_entropy scales its gradient by the upstream tensor", "[grad]") {
+  // The nll backward takes the upstream gradient as a 0-d tensor (no host read of it on CUDA):
+  // d/dlogits of up * mean_i -log softmax(z_i)[y_i] = up * (softmax(z_i) - onehot(y_i)) / n.
+  const std::vector<double> z = {0.5, -1.0, 2.0, 0.0, 1.5, 0.25, -0.75, 3.0, -2.0, 1.0, 0.0, 0.5};
+  const std::vector<int32_t> labels = {2, 0, 3};
+  for (const double up : {1.0, 2.5, -1.0 / 3.0}) {
+    CAPTURE(up);
+    Tensor logits = param(z, {3, 4});
+    const Tensor loss = cross_entropy(logits, labels);
+    const std::vector<Tensor> g = grad({loss}, {logits}, {Tensor::full({}, up, DType::F64)});
+    std::vector<double> expect(12);
+    for (int i = 0; i < 3; ++i) {
+      double denom = 0;
+      for (int j = 0; j < 4; ++j) denom += std::exp(z[4 * i + j]);
+      for (int j = 0; j < 4; ++j)
+        expect[4 * i + j] = up * (std::exp(z[4 * i + j]) / denom - (j == labels[i] ? 1.0 : 0.0)) / 3.0;
+    }
+    check_close(g[0], expect);
+  }
+}

@@ -164,6 +164,14 @@ inline Tensor cpu_tensor(const std::vector<float>& values, const Shape& shape) {
 }
 inline Tensor cpu_empty(const Shape& shape) { return Tensor::zeros(shape, DType::F32); }
 
+// The CPU backend's nll loss of float32 values, computed in float64 (the values are exact there).
+inline double cpu_nll(const std::vector<float>& logp, const Shape& shape, const std::vector<int32_t>& labels) {
+  const Tensor x = Tensor::from(std::vector<double>(logp.begin(), logp.end()), shape, DType::F64);
+  Tensor loss = Tensor::zeros({}, DType::F64);
+  cpu_backend().nll_forward(x, labels, loss);
+  return loss.item();
+}
+
 inline std::vector<float> as_floats(const Tensor& t) {
   const std::vector<double> v = t.to_vector();
   return std::vector<float>(v.begin(), v.end());

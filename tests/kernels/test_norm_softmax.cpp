@@ -114,15 +114,21 @@ TEST_CASE("nll forward and backward match the CPU backend", "[kernels][softmax]"
 
       DeviceBuffer<float> loss(1);
       ops::nll_forward(logp_dev.get(), labels_dev.get(), rows, cols, loss.get(), nullptr);
-      const double want_loss = cpu_backend().nll_forward(cpu_tensor(logp, shape), labels);
+      const double want_loss = cpu_nll(logp, shape, labels);
       // A float32 block sum of up to 1000 values in (-9, 0].
       check_close(loss.download(), {static_cast<float>(want_loss)}, 1e-6, "nll_forward");
 
-      DeviceBuffer<float> glogp(rows * cols);
-      ops::nll_backward(labels_dev.get(), rows, cols, 0.75f, glogp.get(), nullptr);
-      Tensor want_glogp = cpu_empty(shape);
-      cpu_backend().nll_backward(labels, 0.75, want_glogp);
-      check_close(glogp.download(), as_floats(want_glogp), 0.0, "nll_backward");
+      // The upstream gradient is a device float read by the kernel; 1/3 is inexact, so the
+      // kernel must divide in double as the CPU backend does to match it bit for bit.
+      for (const float up : {0.75f, 1.0f / 3.0f, -2.5f}) {
+        CAPTURE(up);
+        const DeviceBuffer<float> up_dev(std::vector<float>{up});
+        DeviceBuffer<float> glogp(rows * cols);
+        ops::nll_backward(labels_dev.get(), rows, cols, up_dev.get(), glogp.get(), nullptr);
+        Tensor want_glogp = cpu_empty(shape);
+        cpu_backend().nll_backward(labels, cpu_tensor({up}, {}), want_glogp);
+        check_close(glogp.download(), as_floats(want_glogp), 0.0, "nll_backward");
+      }
     }
   });
 }

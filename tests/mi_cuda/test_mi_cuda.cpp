@@ -48,8 +48,13 @@ TEST_CASE("fused and unfused match the float64 reference at odd sizes", "[mi_cud
     for (Estimator e : estimators()) {
       const Outcome<double> ref = reference(c.pb, e, L, G);
       for (Impl impl : {Impl::fused, Impl::unfused}) {
-        INFO(label(e, c.pb, impl));
-        check_close(run_device(impl, c.pb, e, L, G), ref, 1e-4);
+        // Both sweep tiles: these sizes take 32 x 32 by default (few blocks), 64 x 64 forced.
+        for (int tile : {0, 64}) {
+          INFO(label(e, c.pb, impl) << " sweep_tile=" << tile);
+          Request req;
+          req.tuning.sweep_tile = tile;
+          check_close(run_device(impl, c.pb, e, L, G, req), ref, 1e-4);
+        }
       }
     }
   }
@@ -66,7 +71,8 @@ TEST_CASE("work splits that do not divide the problem: column splits, dS chunks,
   // over chunks); dG split into 3 and 5 pieces over the chunk's columns.
   std::vector<Split> splits = {{{2, 1, 3, 2}, {5, 0, 0}},      {{2, 1, 3, 2}, {3, 1, 2}},
                                {{7, 9, 33, 3}, {7, 7, 3}},     {{7, 9, 33, 1}, {1, 100, 5}},
-                               {{23, 7, 37, 3}, {4, 100, 3}}};
+                               {{23, 7, 37, 3}, {4, 100, 3}}, {{23, 7, 37, 3}, {4, 100, 3, dev::Precision::fp32, 64}},
+                               {{7, 9, 33, 1}, {1, 100, 5, dev::Precision::fp32, 64}}};
   if (kSanitized) splits = {{{2, 1, 3, 2}, {5, 1, 2}}, {{3, 5, 17, 1}, {3, 7, 3}}};
   for (const Split& s : splits) {
     const Features f = make_features(s.pb, 8.0, 5);

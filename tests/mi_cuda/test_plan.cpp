@@ -1,0 +1,81 @@
+// The launch plan (losses/mi_cuda/plan.cu): how many blocks each kernel of a call gets, and
+// that the kernels stay correct with the small (32 x 32) sweep tiles the plan picks for small
+// problems. The plan is host logic shared by both builds; it is checked here against the
+// emulated build, where the kernels it configures also run.
+#include "tests/mi_cuda/mi_cuda_test_util.h"
+
+#include "losses/mi_cuda/plan.h"
+
+namespace imx::mi::cuda_test {
+namespace {
+
+constexpr int64_t kSMs = 132;  // an H200
+
+TEST_CASE("the plan fills 132 SMs at B=64 P=64 D=512 and at B=512 P=225 D=2048", "[mi_cuda][plan]") {
+  for (const Problem pb : {Problem{64, 64, 512, 1}, Problem{512, 225, 2048, 1}}) {
+    for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
+      for (dev::Path path : {dev::Path::fused, dev::Path::unfused}) {
+        INFO(estimator_name(e) << " " << pb.to_string() << (path == dev::Path::fused ? " fused" : " unfused"));
+        const dev::Plan plan = dev::make_plan(path, pb, e, /*with_grads=*/true, {});
+        CHECK(dev::sweep_blocks(plan) >= kSMs);
+        CHECK(dev::dl_blocks(plan) >= kSMs);
+        CHECK(dev::dg_blocks(plan) >= kSMs);
+        const dev::Plan forward = dev::make_plan(path, pb, e, /*with_grads=*/false, {});
+        CHECK(dev::sweep_blocks(forward) >= kSMs);
+      }
+    }
+  }
+  // B = 64, P = 64: one row of 64 tiles of 64 x 64 would be 64 blocks; 32 x 32 tiles give
+  // 2 x 128 = 256. B = 512 fills the device with 64 x 64 tiles (8 row tiles x 66 splits).
+  const dev::Plan small = dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, {});
+  CHECK(small.sweep_micro == dev::kSmallMicro);
+  CHECK(small.row_tiles == 2);
+  CHECK(small.splits == 128);
+  // dG = dS L is 64 x 512 (8 tiles): 18 depth splits of 240 columns, not 16 (128 blocks).
+  CHECK(small.dg_splits == 18);
+  CHECK(small.dg_split_depth == 240);
+  const dev::Plan large = dev::make_plan(dev::Path::fused, {512, 225, 2048, 1}, Estimator::jsd, true, {});
+  CHECK(large.sweep_micro == dev::kMicro);
+  CHECK(dev::sweep_blocks(large) == 8 * 66);
+
+  // The tensor-core sweep has 64 x 64 tiles only: its plan keeps them (64 blocks at B=64 P=64,
+  // a known gap, README), and asking for 32 is refused.
+  dev::KernelTuning tf32;
+  tf32.precision = dev::Precision::tf32;
+  CHECK(dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, tf32).sweep_micro == dev::kMicro);
+  tf32.sweep_tile = 32;
+  CHECK_THROWS_AS(dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, tf32),
+                  std::invalid_argument);
+  // The unfused path's sweeps read the stored S (exact float32 loads) in any precision.
+  CHECK(dev::make_plan(dev::Path::unfused, {64, 64, 512, 1}, Estimator::jsd, true, tf32).sweep_micro ==
+        dev::kSmallMicro);
+  dev::KernelTuning bad;
+  bad.sweep_tile = 48;
+  CHECK_THROWS_AS(dev::make_plan(dev::Path::fused, {7, 9, 33, 1}, Estimator::jsd, true, bad), std::invalid_argument);
+}
+
+TEST_CASE("the small sweep tiles meet the float64 reference at the B=64 P=64 plan", "[mi_cuda][plan]") {
+  // The B = 64, P = 64 plan (32 x 32 tiles, 2 x 128 blocks, dG in 18 splits) at a narrow D, so
+  // the emulation stays quick; the plan's grid depends on B and P only (and dG's on D / 64).
+  const Problem pb = kSanitized ? Problem{8, 9, 5, 2} : Problem{64, 64, 24, 1};
+  const Features f = make_features(pb, 8.0, 64);
+  const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+  const std::vector<Estimator> family = {Estimator::jsd, Estimator::infonce, Estimator::dv};
+  for (Estimator e : family) {
+    const Outcome<double> ref = reference(pb, e, L, G);
+    for (Impl impl : {Impl::fused, Impl::unfused}) {
+      INFO(estimator_name(e) << " " << pb.to_string() << " " << impl_label(impl));
+      const dev::Plan plan =
+          dev::make_plan(impl == Impl::fused ? dev::Path::fused : dev::Path::unfused, pb, e, true, {});
+      REQUIRE(plan.sweep_micro == dev::kSmallMicro);
+      check_close(run_device(impl, pb, e, L, G), ref, 1e-4);
+      // And the same call with the 64 x 64 tiles forced agrees with the reference too.
+      Request big;
+      big.tuning.sweep_tile = 64;
+      check_close(run_device(impl, pb, e, L, G, big), ref, 1e-4);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace imx::mi::cuda_test

@@ -15,6 +15,8 @@ packages=(
   python3-numpy                       # tests: cross-check .npy files against NumPy's own reader/writer
   gnuplot-nox                         # dim-train: the loss and accuracy picture (OUT/training.png)
   xz-utils                            # tools/gpu-bundle.sh: the packed libraries of the GPU bundle
+  libopenmpi-dev openmpi-bin          # data-parallel dim-train/dim-eval (mpirun), and their 2-rank tests
+  openssh-client                      # mpirun's launcher for ranks on other machines (--hostfile)
 )
 missing=()
 for p in "${packages[@]}"; do

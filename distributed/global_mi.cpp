@@ -3,7 +3,6 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "losses/dim/dim_losses.h"
-#include "losses/mi/sharded.h"
 
 namespace imx::dist {
 
@@ -38,20 +37,6 @@ Tensor gather_batch(const Tensor& x, Group& g) {
 
 namespace {
 
-// mi::ShardRing over the host communicator.
-class GroupRing final : public mi::ShardRing {
- public:
-  explicit GroupRing(Communicator& c) : c_(c) {}
-  int64_t ranks() const override { return c_.size(); }
-  int64_t rank() const override { return c_.rank(); }
-  void pass(void* buffer, std::size_t bytes) override { c_.ring_pass(buffer, bytes); }
-  void sum(double* x, int n) override { c_.all_reduce(x, n, Reduce::sum); }
-  void max(double* x, int n) override { c_.all_reduce(x, n, Reduce::max); }
-
- private:
-  Communicator& c_;
-};
-
 Tensor ring_mi_loss(const Tensor& local, const Tensor& global, mi::Estimator e, Group& g) {
   check(local.device() == Device::CPU, "global_mi_loss",
         "the ring runs on CPU tensors; use the gather negatives for " + local.describe());
@@ -65,7 +50,7 @@ Tensor ring_mi_loss(const Tensor& local, const Tensor& global, mi::Estimator e, 
   Tensor gl, gg;
   if (want_gl) gl = Tensor::empty(local.shape(), local.dtype());
   if (want_gg) gg = Tensor::empty(g3.shape(), local.dtype());
-  GroupRing ring(g.host());
+  CommunicatorRing ring(g.host());
   const double value = dispatch(local.dtype(), [&]<class T>() {
     mi::Gradients<T> grads{want_gl ? gl.data<T>() : nullptr, want_gg ? gg.data<T>() : nullptr};
     return double(mi::sharded<T>(shard, e, local.data<T>(), g3.data<T>(), ring, grads));

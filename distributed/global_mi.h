@@ -12,6 +12,7 @@
 
 #include "distributed/group.h"
 #include "losses/mi/mi.h"
+#include "losses/mi/sharded.h"
 
 namespace imx::dist {
 
@@ -28,6 +29,20 @@ Negatives parse_negatives(std::string_view name);  // throws Error listing the c
 // local [b, P, D], global [b, D] or [b, K, D], as mi_loss (losses/dim/dim_losses.h); the same b on
 // every rank. Returns the 0-d loss of the whole batch.
 Tensor global_mi_loss(const Tensor& local, const Tensor& global, mi::Estimator estimator, Group& g, Negatives how);
+
+// mi::sharded's ring over a communicator's ranks (host memory).
+class CommunicatorRing final : public mi::ShardRing {
+ public:
+  explicit CommunicatorRing(Communicator& c) : c_(c) {}
+  int64_t ranks() const override { return c_.size(); }
+  int64_t rank() const override { return c_.rank(); }
+  void pass(void* buffer, std::size_t bytes) override { c_.ring_pass(buffer, bytes); }
+  void sum(double* x, int n) override { c_.all_reduce(x, n, Reduce::sum); }
+  void max(double* x, int n) override { c_.all_reduce(x, n, Reduce::max); }
+
+ private:
+  Communicator& c_;
+};
 
 // The identity whose backward multiplies the gradient by `factor`.
 Tensor scale_gradient(const Tensor& x, double factor);

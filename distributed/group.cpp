@@ -14,10 +14,12 @@ std::unique_ptr<Group> Group::create(Device device, double timeout_seconds) {
   auto mpi = std::make_unique<MpiCommunicator>(timeout_seconds);
   const int local_rank = mpi->local_rank(), local_size = mpi->local_size();
   std::unique_ptr<Communicator> nccl;
+  const char* nccl_env = std::getenv("IMX_DIST_NCCL");
+  const bool nccl_off = nccl_env && std::string(nccl_env) == "0";
   if (device == Device::CUDA) {
     // Before the CUDA backend exists: it reads the device once, when it is built.
     if (!std::getenv("IMX_CUDA_DEVICE")) setenv("IMX_CUDA_DEVICE", std::to_string(local_rank).c_str(), 1);
-    nccl = make_nccl_communicator(*mpi);
+    if (!nccl_off) nccl = make_nccl_communicator(*mpi);
   }
   return std::make_unique<Group>(std::move(mpi), std::move(nccl), local_rank, local_size);
 }

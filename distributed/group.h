@@ -14,6 +14,8 @@ class Group {
   // Outside mpirun (or with one rank): a single process. Under mpirun with >= 2 ranks: MPI with
   // collectives that end the job after `timeout_seconds` (mpi_communicator.h); with
   // Device::CUDA also NCCL, each rank on GPU (local rank) unless IMX_CUDA_DEVICE says otherwise.
+  // IMX_DIST_NCCL=0: no NCCL, CUDA tensors travel through the host over MPI (several ranks on
+  // one GPU, which NCCL refuses).
   static std::unique_ptr<Group> create(Device device, double timeout_seconds);
   // A group over given communicators (tests).
   Group(std::unique_ptr<Communicator> host, std::unique_ptr<Communicator> device, int local_rank, int local_size);

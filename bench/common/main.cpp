@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   using AddSubcommand = void (*)(CLI::App&);
   constexpr AddSubcommand kSubcommands[] = {imx::bench::add_engine_subcommand,
                                             imx::bench::add_mi_subcommand,
-                                            imx::bench::add_objectives_subcommand};
+                                            imx::bench::add_objectives_subcommand,
+                                            imx::bench::add_dist_subcommand};
   for (AddSubcommand add : kSubcommands) add(app);
   app.require_subcommand(1);
   try {

@@ -14,5 +14,7 @@ void add_engine_subcommand(CLI::App& app);
 // `dim-bench objectives`: a training step of every DIM objective and critic
 // (bench/objectives/bench_objectives.cpp).
 void add_objectives_subcommand(CLI::App& app);
+// `dim-bench dist`: the MI loss over data-parallel ranks (bench/dist/bench_dist.cpp).
+void add_dist_subcommand(CLI::App& app);
 
 }  // namespace imx::bench

@@ -1,7 +1,9 @@
 #include "engine/nn/module.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "engine/autograd.h"
 #include "engine/backend.h"
 
 namespace imx::nn {
@@ -111,6 +113,30 @@ BatchNorm::BatchNorm(int64_t channels, double momentum, double eps)
   bias = add_parameter("bias", Tensor::zeros({channels}));
   running_mean = add_buffer("running_mean", Tensor::zeros({channels}));
   running_var = add_buffer("running_var", Tensor::full({channels}, 1.0));
+}
+
+// Training-mode batch norm from composed ops, with the sums of x and x^2 over every rank's
+// batch: the gradient flows through the sum over ranks to the other ranks' inputs, as the
+// whole batch's batch norm would send it.
+Tensor BatchNorm::synchronized(const Tensor& x) {
+  check(x.dim() == 2 || x.dim() == 4, "batch_norm", "synchronized batch norm needs [N, C] or [N, C, H, W], got " +
+                                                        x.describe());
+  const int64_t c = x.size(1);
+  Shape stat(x.dim(), 1);
+  stat[1] = c;
+  const double count = static_cast<double>(x.numel() / c) * ranks_.ranks;  // equal batches on every rank
+  const Tensor sums = ranks_.sum(concat({sum_to(x, stat), sum_to(square(x), stat)}, 1));
+  const Tensor mean = scale(slice(sums, 1, 0, c), 1.0 / count);
+  const Tensor var = sub(scale(slice(sums, 1, c, 2 * c), 1.0 / count), square(mean));  // biased, as BN normalizes
+  const Tensor inv_std = div(Tensor::full(stat, 1.0, x.dtype(), x.device()), sqrt(add_scalar(var, eps_)));
+  const Tensor y = add(mul(mul(sub(x, mean), inv_std), reshape(weight, stat)), reshape(bias, stat));
+  {
+    NoGrad no_grad;  // running statistics: unbiased variance, as batch_norm keeps them
+    running_mean.copy_from(add(scale(running_mean, 1 - momentum_), scale(reshape(mean, {c}), momentum_)));
+    running_var.copy_from(
+        add(scale(running_var, 1 - momentum_), scale(reshape(var, {c}), momentum_ * count / std::max(1.0, count - 1))));
+  }
+  return y;
 }
 
 LayerNormChannels::LayerNormChannels(int64_t channels, double eps) : eps_(eps) {

@@ -2,6 +2,7 @@
 // defaults (kaiming-uniform with a = sqrt(5) for weights, U(±1/sqrt(fan_in)) for biases) so
 // results compare with the authors' code.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -80,8 +81,18 @@ class BatchNorm : public Module {
  public:
   explicit BatchNorm(int64_t channels, double momentum = 0.1, double eps = 1e-5);
   Tensor forward(const Tensor& x) {
+    if (ranks_.sum && training()) return synchronized(x);
     return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_);
   }
+  // Synchronized batch norm for data parallelism: in training, the batch statistics are those of
+  // the batches of every rank together (`ranks` ranks of equal batches), from this batch's
+  // per-channel sums passed through `sum`, a differentiable sum over ranks
+  // (distributed/sync_batch_norm.h). Unset (the default): this batch's own statistics.
+  struct RankSum {
+    std::function<Tensor(const Tensor&)> sum;
+    int ranks = 1;
+  };
+  void synchronize_over(RankSum ranks) { ranks_ = std::move(ranks); }
   Tensor weight, bias, running_mean, running_var;
   // Weight of the current batch in the running-statistics update; 1/(k+1) at the k-th batch
   // (0-based) makes the running statistics the plain average over batches.
@@ -89,7 +100,9 @@ class BatchNorm : public Module {
   void set_momentum(double m) { momentum_ = m; }
 
  private:
+  Tensor synchronized(const Tensor& x);
   double momentum_, eps_;
+  RankSum ranks_;
 };
 
 class LayerNormChannels : public Module {

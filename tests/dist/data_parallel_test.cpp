@@ -10,6 +10,7 @@
 
 #include "distributed/data_parallel.h"
 #include "distributed/global_mi.h"
+#include "distributed/sync_batch_norm.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -170,4 +171,44 @@ TEST_CASE("data parallel: weights stay bit-identical across ranks while training
   enc.objective.total().backward();
   opt.step();
   CHECK_FALSE(same_on_every_rank(*model, g));
+}
+
+TEST_CASE("synchronized batch norm: N ranks of batch b give one process's batch norm of batch N*b", "[dist][bn]") {
+  Group& g = group();
+  const int ranks = g.size();
+  for (const Shape& shard_shape : {Shape{3, 4, 2, 5}, Shape{5, 6}}) {
+    Shape whole_shape = shard_shape;
+    whole_shape[0] *= ranks;
+    const int64_t b = shard_shape[0], c = shard_shape[1], first = g.rank() * b;
+    const Tensor x_all = random_tensor(whole_shape, 3, 2.0, DType::F64);
+    const Tensor w_all = random_tensor(whole_shape, 4, 1.0, DType::F64);  // the loss sum(y * w)
+    auto make_bn = [&] {
+      auto bn = std::make_shared<nn::BatchNorm>(c);
+      bn->to(DType::F64);
+      bn->weight.copy_from(random_tensor({c}, 5, 1.0, DType::F64));
+      bn->bias.copy_from(random_tensor({c}, 6, 1.0, DType::F64));
+      return bn;
+    };
+    // One process, the whole batch.
+    auto ref = make_bn();
+    Tensor x = x_all.detach().set_requires_grad();
+    Tensor y_ref = ref->forward(x);
+    sum(mul(y_ref, w_all)).backward();
+    // N ranks, each its shard, synchronized.
+    auto bn = make_bn();
+    REQUIRE(synchronize_batch_norm(*bn, g) == 1);
+    Tensor xs = slice(x_all, 0, first, first + b).detach().set_requires_grad();
+    Tensor ys = bn->forward(xs);
+    sum(mul(ys, slice(w_all, 0, first, first + b))).backward();
+    CHECK(max_rel_diff(ys, slice(y_ref, 0, first, first + b)) <= 1e-12);
+    CHECK(max_rel_diff(xs.grad(), slice(x.grad(), 0, first, first + b)) <= 1e-12);
+    // The whole batch's loss is the sum of the ranks' losses: its parameter gradients too.
+    Tensor dw = bn->weight.grad().clone(), db = bn->bias.grad().clone();
+    all_reduce(dw, g);
+    all_reduce(db, g);
+    CHECK(max_rel_diff(dw, ref->weight.grad()) <= 1e-12);
+    CHECK(max_rel_diff(db, ref->bias.grad()) <= 1e-12);
+    CHECK(max_rel_diff(bn->running_mean, ref->running_mean) <= 1e-12);
+    CHECK(max_rel_diff(bn->running_var, ref->running_var) <= 1e-12);
+  }
 }

@@ -45,7 +45,7 @@ for exe in "$payload"/bin/*; do
     fail "$(basename "$exe") loads $soname from $path: neither in the bundle nor a system or CUDA library"
   done < <(LD_LIBRARY_PATH=$payload/lib ldd "$exe")
 done
-[ "$count" -eq 6 ] || fail "expected 6 executables, found $count"
+[ "$count" -eq 7 ] || fail "expected 7 executables, found $count"
 echo "all $count executables resolve inside the bundle or to system/CUDA libraries"
 
 echo "== 3. cuDNN from a wheel folder"

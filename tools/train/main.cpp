@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
                  "whole global batch; every rank gathers all features; any device), local (each rank's own "
                  "batch, plain data parallelism), auto (ring on cpu, gather on cuda)")
       ->check(CLI::IsMember({"auto", "ring", "gather", "local"}))->capture_default_str();
+  app.add_flag("--sync-bn", c.sync_bn, "Under mpirun: batch norm with the statistics of the whole global batch "
+               "(synchronized over the ranks) instead of each rank's own batch (the reference's multi-GPU default)");
   double collective_timeout = 300;
   app.add_option("--collective-timeout", collective_timeout,
                  "Under mpirun: seconds a rank waits in one exchange with the others before it ends the job "

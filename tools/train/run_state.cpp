@@ -97,6 +97,7 @@ json run_settings(const Config& c, int64_t classes, int64_t steps_per_epoch, int
           {"classes", classes},
           {"batch", c.batch * ranks},
           {"negatives", local ? "local" : "global"},
+          {"sync_bn", c.sync_bn},
           {"lr", c.lr},
           {"beta1", c.beta1},
           {"beta2", c.beta2},

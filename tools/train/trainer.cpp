@@ -10,6 +10,7 @@
 
 #include "distributed/data_parallel.h"
 #include "distributed/global_mi.h"
+#include "distributed/sync_batch_norm.h"
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
@@ -313,6 +314,10 @@ std::vector<EpochResult> run(const Config& config) {
                   static_cast<long long>(state.step), static_cast<long long>(state.step / per_epoch + 1));
     }
   }
+  if (ranks > 1 && c.sync_bn) {
+    dist::synchronize_batch_norm(*r.model, g);
+    for (auto& [name, p] : r.probes()) dist::synchronize_batch_norm(*p, g);
+  }
   // Every rank starts from rank 0's state (equal already, by the seed; this makes it certain).
   dist::broadcast_state(*r.model, g);
   for (auto& [name, p] : r.probes()) dist::broadcast_state(*p, g);
@@ -341,6 +346,8 @@ std::vector<EpochResult> run(const Config& config) {
                 static_cast<long long>(c.batch), static_cast<long long>(global_batch),
                 negatives == dist::Negatives::local ? "each rank's own batch"
                                                     : (std::string(dist::negatives_name(negatives)) + " (the global batch)").c_str());
+  if (ranks > 1)
+    std::printf("batch norm: %s\n", c.sync_bn ? "statistics of the global batch (--sync-bn)" : "statistics of each rank's batch");
 
   StopOnSignal stop;
   tools::Progress progress("train", static_cast<long>(total_steps - state.step), c.progress_seconds);

@@ -46,6 +46,9 @@ struct Config {
   // global batch, equal results; distributed/global_mi.h), local (each rank's own), or auto
   // (ring on the CPU, gather on CUDA).
   std::string negatives = "auto";
+  // With several ranks: batch norm with the statistics of the whole global batch (synchronized)
+  // instead of each rank's own.
+  bool sync_bn = false;
 };
 
 struct EpochResult {

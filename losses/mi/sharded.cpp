@@ -12,6 +12,7 @@
 #include "losses/mi/blas.h"
 #include "losses/mi/dispatch.h"
 #include "losses/mi/estimator_run.h"
+#include "losses/mi/parallel.h"
 #include "losses/mi/scratch.h"
 
 namespace imx::mi {
@@ -54,40 +55,56 @@ bool is_pointwise(Estimator e) {
 }
 
 // The buffer that travels: a block of local features, then (in the gradient pass, when dL is
-// wanted) its dL accumulator.
+// wanted) its dL accumulator. Each block is walked in column tiles of about 256 KiB of scores,
+// one tile per thread at a time (as the fused kernel walks the whole matrix), so that a tile
+// stays in cache between its product and its reduction.
 struct RingShape {
-  int64_t block;        // elements of one local-feature block, b*P*D
-  int64_t tile;         // elements of one score tile, b*K x b*P
-  int64_t cached;       // tiles of the first pass kept for the second
-  int grad_pass;        // which pass forms dS: 0 for the f-divergences, 1 for dv/infoNCE
+  int64_t block;   // elements of one local-feature block, b*P*D
+  int64_t width;   // columns of one block, b*P
+  int64_t tile;    // columns of a tile
+  int64_t tiles;   // tiles per block
+  int64_t rows;    // b*K
+  int slots;       // threads
+  int64_t cached;  // tiles of the first pass kept for the second (in ring order)
+  int grad_pass;   // which pass forms dS: 0 for the f-divergences, 1 for dv/infoNCE
+  int64_t tile_elems() const { return rows * tile; }
+  bool scratch_tiles(int64_t ranks) const { return cached < ranks * tiles; }
 };
 
 RingShape ring_shape(const Problem& shard, int64_t ranks, Estimator e, bool grads, std::size_t elem_bytes,
                      const Options& opt) {
   RingShape s;
   s.block = shard.B * shard.P * shard.D;
-  s.tile = shard.B * shard.K * shard.B * shard.P;
+  s.width = shard.B * shard.P;
+  s.rows = shard.B * shard.K;
+  const int threads = resolve_threads(opt);
+  s.tile = std::min(s.width, opt.tile_cols > 0 ? opt.tile_cols : default_tile_cols(shard, elem_bytes, threads));
+  s.tiles = (s.width + s.tile - 1) / s.tile;
+  s.slots = int(std::min<int64_t>(threads, s.tiles));
   s.grad_pass = is_pointwise(e) ? 0 : 1;
-  s.cached = grads && s.grad_pass == 1
-                 ? std::min<int64_t>(ranks, int64_t(opt.score_cache_bytes / (std::size_t(s.tile) * elem_bytes)))
-                 : 0;
+  const std::size_t tile_bytes = std::size_t(s.tile_elems()) * elem_bytes;
+  s.cached = grads && s.grad_pass == 1 ? std::min<int64_t>(ranks * s.tiles, int64_t(opt.score_cache_bytes / tile_bytes))
+                                       : 0;
   return s;
 }
 
 template <class T>
 class RingSweep {
  public:
-  RingSweep(const Geometry& g, const Problem& shard, const RingShape& shape, ShardRing& ring, const T* local,
-            const T* global, Gradients<T> grads, T alpha, MemoryMeter& meter)
-      : g_(g), b_(shard.B), shape_(shape), ring_(ring), shards_(ring), local_(local), global_(global),
-        grads_(grads), alpha_(alpha),
-        travel_(meter, std::size_t(shape.block) * (grads.local ? 2 : 1)),
-        tile_(meter, shape.cached < ring.ranks() ? std::size_t(shape.tile) : 0),
-        cache_(meter, std::size_t(shape.cached) * shape.tile) {
-    if (grads_.global) std::fill_n(grads_.global, g.R * g.D, T(0));
+  RingSweep(const Geometry& g, const RingShape& shape, ShardRing& ring, const T* local, const T* global,
+            Gradients<T> grads, T alpha, MemoryMeter& meter)
+      : g_(g), shape_(shape), ring_(ring), shards_(ring), local_(local), global_(global), grads_(grads),
+        alpha_(alpha), travel_(meter, std::size_t(shape.block) * (grads.local ? 2 : 1)),
+        scratch_(meter, shape.scratch_tiles(ring.ranks()) ? std::size_t(shape.slots) * shape.tile_elems() : 0),
+        cache_(meter, std::size_t(shape.cached) * shape.tile_elems()) {
+    if (grads_.global) {
+      std::fill_n(grads_.global, g.R * g.D, T(0));  // slot 0 accumulates here directly
+      dg_partials_ = Scratch<T>(meter, std::size_t(shape.slots - 1) * g.R * g.D);
+      dg_partials_.fill(T(0));
+    }
   }
 
-  int slots() const { return 1; }
+  int slots() const { return shape_.slots; }
   bool wants_grads() const { return grads_.any(); }
   const RingShards& shards() const { return shards_; }
 
@@ -95,40 +112,56 @@ class RingSweep {
   void for_each_block(F&& on_block) {
     const int pass = passes_++;
     const bool carry_dl = grads_.local && pass == shape_.grad_pass;
-    const int64_t ranks = ring_.ranks(), rank = ring_.rank(), width = b_ * g_.P;
+    const int64_t ranks = ring_.ranks(), rank = ring_.rank(), width = shape_.width;
     std::copy_n(local_, shape_.block, travel_.data());
     if (carry_dl) std::fill_n(travel_.data() + shape_.block, shape_.block, T(0));
     const std::size_t bytes = std::size_t(shape_.block) * (carry_dl ? 2 : 1) * sizeof(T);
     for (int64_t t = 0; t < ranks; ++t) {
-      const int64_t owner = (rank - t + ranks) % ranks;  // whose block this rank holds at step t
-      T* s = t < shape_.cached ? cache_.data() + std::size_t(t) * shape_.tile : tile_.data();
-      if (pass == 0 || t >= shape_.cached)
-        blas::gemm<T>(false, true, g_.R, width, g_.D, T(1), global_, g_.D, travel_.data(), g_.D, T(0), s, width);
-      on_block(0, Block<T>{s, width, 0, g_.R, owner * width, (owner + 1) * width});
+      owner_ = (rank - t + ranks) % ranks;  // whose block this rank holds at step t
+      {
+        blas::ScopedThreads single_threaded_blas(1);  // our threads run one product each
+        parallel_for(shape_.slots, shape_.tiles, [&](int slot, int64_t k) {
+          const int64_t c0 = k * shape_.tile, c1 = std::min(width, c0 + shape_.tile), w = c1 - c0;
+          const int64_t index = t * shape_.tiles + k;
+          T* s = index < shape_.cached ? cache_.data() + std::size_t(index) * shape_.tile_elems()
+                                       : scratch_.data() + std::size_t(slot) * shape_.tile_elems();
+          if (pass == 0 || index >= shape_.cached)
+            blas::gemm<T>(false, true, g_.R, w, g_.D, T(1), global_, g_.D, travel_.data() + c0 * g_.D, g_.D, T(0), s, w);
+          on_block(slot, Block<T>{s, w, 0, g_.R, owner_ * width + c0, owner_ * width + c1});
+        });
+      }
       // The dL accumulator must make the full turn home; the features alone need not.
       if (t + 1 < ranks || carry_dl) ring_.pass(travel_.data(), bytes);
     }
   }
 
-  void accumulate_grads(int, const Block<T>& ds) {
-    const int64_t width = ds.c1 - ds.c0;
-    const T* block = travel_.data();
-    if (grads_.global)
-      blas::gemm<T>(false, false, g_.R, g_.D, width, alpha_, ds.data, ds.ld, block, g_.D, T(1), grads_.global, g_.D);
-    if (grads_.local)
-      blas::gemm<T>(true, false, width, g_.D, g_.R, alpha_, ds.data, ds.ld, global_, g_.D, T(1),
-                    travel_.data() + shape_.block, g_.D);
+  void accumulate_grads(int slot, const Block<T>& ds) {
+    const int64_t w = ds.c1 - ds.c0, c0 = ds.c0 - owner_ * shape_.width;  // column within the block
+    if (grads_.global) {
+      T* dg = slot == 0 ? grads_.global : dg_partials_.data() + std::size_t(slot - 1) * g_.R * g_.D;
+      blas::gemm<T>(false, false, g_.R, g_.D, w, alpha_, ds.data, ds.ld, travel_.data() + c0 * g_.D, g_.D, T(1), dg,
+                    g_.D);
+    }
+    if (grads_.local)  // tiles cover disjoint columns: disjoint rows of the accumulator
+      blas::gemm<T>(true, false, w, g_.D, g_.R, alpha_, ds.data, ds.ld, global_, g_.D, T(1),
+                    travel_.data() + shape_.block + c0 * g_.D, g_.D);
   }
 
   // After the gradient pass's last step the buffer holds this rank's own block again, with every
   // rank's share of its dL.
   void finish_grads() {
     if (grads_.local) std::copy_n(travel_.data() + shape_.block, shape_.block, grads_.local);
+    if (!grads_.global) return;
+    const int64_t n = g_.R * g_.D;
+    for (int s = 0; s + 1 < shape_.slots; ++s) {
+      const T* part = dg_partials_.data() + std::size_t(s) * n;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) grads_.global[i] += part[i];
+    }
   }
 
  private:
   const Geometry& g_;
-  int64_t b_;
   RingShape shape_;
   ShardRing& ring_;
   RingShards shards_;
@@ -136,7 +169,8 @@ class RingSweep {
   const T* global_;
   Gradients<T> grads_;
   T alpha_;
-  Scratch<T> travel_, tile_, cache_;
+  Scratch<T> travel_, scratch_, cache_, dg_partials_;
+  int64_t owner_ = 0;
   int passes_ = 0;
 };
 
@@ -154,10 +188,11 @@ std::size_t sharded_bytes(const Problem& shard, int64_t ranks, Estimator e, std:
   const Problem pb = whole_batch(shard, ranks);
   const Geometry g(pb, 0, shard.B);
   const RingShape s = ring_shape(shard, ranks, e, with_grads, elem_bytes, opt);
-  std::size_t bytes = std::size_t(s.block) * (with_grads ? 2 : 1);  // dL wanted whenever grads are
-  bytes += s.cached < ranks ? std::size_t(s.tile) : 0;
-  bytes += std::size_t(s.cached) * s.tile;
-  return bytes * elem_bytes + cpu::estimator_scratch_bytes(g, is_pointwise(e), 1, elem_bytes);
+  std::size_t elems = std::size_t(s.block) * (with_grads ? 2 : 1);  // dL wanted whenever grads are
+  elems += s.scratch_tiles(ranks) ? std::size_t(s.slots) * s.tile_elems() : 0;
+  elems += std::size_t(s.cached) * s.tile_elems();
+  if (with_grads) elems += std::size_t(s.slots - 1) * g.R * g.D;
+  return elems * elem_bytes + cpu::estimator_scratch_bytes(g, is_pointwise(e), s.slots, elem_bytes);
 }
 
 template <class T>
@@ -171,9 +206,8 @@ T sharded(const Problem& shard, Estimator e, const T* local, const T* global, Sh
   const Problem pb = whole_batch(shard, ranks);
   const Geometry g(pb, ring.rank() * shard.B, shard.B);
   const RingShape shape = ring_shape(shard, ranks, e, grads.any(), sizeof(T), opt);
-  blas::ScopedThreads blas_threads(resolve_threads(opt));
   return cpu::run_estimator<T>(g, e, opt, [&](MemoryMeter& meter) {
-    return RingSweep<T>(g, shard, shape, ring, local, global, grads, T(opt.grad_scale), meter);
+    return RingSweep<T>(g, shape, ring, local, global, grads, T(opt.grad_scale), meter);
   });
 }
 

@@ -86,7 +86,7 @@ std::vector<RankResult<T>> run_ring(const Problem& whole, int ranks, Estimator e
       res.dlocal.assign(lsize, T(-7));
       res.dglobal.assign(gsize, T(-7));
       Options o = opt;
-      o.threads = 1;
+      if (o.threads == 0) o.threads = 1;
       o.peak_extra_bytes = &res.peak;
       Gradients<T> g;
       if (grads) g = {res.dlocal.data(), res.dglobal.data()};
@@ -149,6 +149,27 @@ TEST_CASE("sharded: forward only, grad_scale, float32, and a recomputing second 
         CHECK(rel_err(res[r].dglobal, std::vector<double>(half_g.begin() + r * gsize, half_g.begin() + (r + 1) * gsize)) <= 1e-5);
         CHECK(res[r].peak == sharded_bytes({2, whole.P, whole.D, whole.K}, 3, e, 4, true, opt));
       }
+    }
+  }
+}
+
+TEST_CASE("sharded: column tiles over 2 threads per rank, a cache that holds some of them", "[mi][sharded]") {
+  const Problem whole{6, 5, 7, 2};
+  const Features f = make_features(whole, 6.0, 9);
+  for (Estimator e : {Estimator::jsd, Estimator::x2, Estimator::dv, Estimator::infonce, Estimator::infonce_exact}) {
+    const Outcome<double> ref = run<double>(Impl::unfused, whole, e, f.local, f.global);
+    Options opt;
+    opt.threads = 2;
+    opt.tile_cols = 3;  // 10 columns per block: tiles of 3, 3, 3, 1
+    opt.score_cache_bytes = 5 * 4 * 3 * sizeof(double);  // 5 of the 12 tiles of the first pass
+    const auto res = run_ring<double>(whole, 3, e, f.local, f.global, true, opt);
+    const int64_t lsize = 2 * whole.P * whole.D, gsize = 2 * whole.K * whole.D;
+    for (int r = 0; r < 3; ++r) {
+      INFO(std::string(estimator_name(e)) + " rank " + std::to_string(r));
+      CHECK(rel_err(res[r].loss, ref.loss) <= 1e-12);
+      CHECK(rel_err(res[r].dlocal, std::vector<double>(ref.dlocal.begin() + r * lsize, ref.dlocal.begin() + (r + 1) * lsize)) <= 1e-12);
+      CHECK(rel_err(res[r].dglobal, std::vector<double>(ref.dglobal.begin() + r * gsize, ref.dglobal.begin() + (r + 1) * gsize)) <= 1e-12);
+      CHECK(res[r].peak == sharded_bytes({2, whole.P, whole.D, whole.K}, 3, e, 8, true, opt));
     }
   }
 }

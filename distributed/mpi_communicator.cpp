@@ -92,22 +92,26 @@ void MpiCommunicator::watchdog() {
   }
 }
 
-void MpiCommunicator::all_reduce(float* x, std::size_t n, Reduce op) {
-  Watch w(*this, "MPI_Allreduce");
-  in_pieces(n * sizeof(float), sizeof(float), [&](std::size_t off, int count) {
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, x + off, count, MPI_FLOAT, op == Reduce::sum ? MPI_SUM : MPI_MAX,
-                            MPI_COMM_WORLD),
+namespace {
+
+template <class T>
+void all_reduce_in_place(T* x, std::size_t n, MPI_Datatype type, Reduce op) {
+  in_pieces(n * sizeof(T), sizeof(T), [&](std::size_t off, int count) {
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, x + off, count, type, op == Reduce::sum ? MPI_SUM : MPI_MAX, MPI_COMM_WORLD),
               "MPI_Allreduce");
   });
 }
 
+}  // namespace
+
+void MpiCommunicator::all_reduce(float* x, std::size_t n, Reduce op) {
+  Watch w(*this, "MPI_Allreduce");
+  all_reduce_in_place(x, n, MPI_FLOAT, op);
+}
+
 void MpiCommunicator::all_reduce(double* x, std::size_t n, Reduce op) {
   Watch w(*this, "MPI_Allreduce");
-  in_pieces(n * sizeof(double), sizeof(double), [&](std::size_t off, int count) {
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, x + off, count, MPI_DOUBLE, op == Reduce::sum ? MPI_SUM : MPI_MAX,
-                            MPI_COMM_WORLD),
-              "MPI_Allreduce");
-  });
+  all_reduce_in_place(x, n, MPI_DOUBLE, op);
 }
 
 void MpiCommunicator::broadcast(void* data, std::size_t bytes, int root) {

@@ -72,13 +72,8 @@ class FusedSweep {
              Gradients<T> grads, T alpha, MemoryMeter& meter)
       : g_(g), shape_(shape), local_(local), global_(global), grads_(grads), alpha_(alpha),
         scores_(meter, shape.scratch_tiles() ? std::size_t(shape.slots) * g.R * shape.tile : 0),
-        cache_(meter, std::size_t(shape.slots) * shape.cached * g.R * shape.tile) {
-    if (grads_.global) {
-      std::fill_n(grads_.global, g.R * g.D, T(0));  // slot 0 accumulates here directly
-      dg_partials_ = Scratch<T>(meter, std::size_t(shape.slots - 1) * g.R * g.D);
-      dg_partials_.fill(T(0));
-    }
-  }
+        cache_(meter, std::size_t(shape.slots) * shape.cached * g.R * shape.tile),
+        dg_(meter, grads.global, g.R * g.D, shape.slots) {}
 
   int slots() const { return shape_.slots; }
   bool wants_grads() const { return grads_.any(); }
@@ -87,9 +82,7 @@ class FusedSweep {
   int64_t tile_cols() const { return shape_.tile; }
   int64_t tile_of(const Block<T>& b) const { return b.c0 / shape_.tile; }
   // Slot 0 accumulates dG in the output itself, the others in their partials.
-  T* dg_partial(int slot) {
-    return slot == 0 ? grads_.global : dg_partials_.data() + std::size_t(slot - 1) * g_.R * g_.D;
-  }
+  T* dg_partial(int slot) { return dg_.slot(slot); }
 
   // The first call computes every tile (into the cache for the first `cached` tiles of each
   // slot's run); later calls reuse the cached tiles and recompute the others.
@@ -121,15 +114,7 @@ class FusedSweep {
                     grads_.local + ds.c0 * g_.D, g_.D);
   }
 
-  void finish_grads() {
-    if (!grads_.global) return;
-    const int64_t n = g_.R * g_.D;
-    for (int s = 0; s + 1 < shape_.slots; ++s) {
-      const T* part = dg_partials_.data() + std::size_t(s) * n;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) grads_.global[i] += part[i];
-    }
-  }
+  void finish_grads() { dg_.merge(); }
 
  private:
   const Geometry& g_;
@@ -140,7 +125,7 @@ class FusedSweep {
   T alpha_;
   Scratch<T> scores_;
   Scratch<T> cache_;
-  Scratch<T> dg_partials_;
+  SlotPartials<T> dg_;
   int passes_ = 0;
 };
 

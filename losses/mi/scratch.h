@@ -62,3 +62,38 @@ class Scratch {
 };
 
 }  // namespace imx::mi
+
+namespace imx::mi {
+
+// A sum accumulated by several thread slots: slot 0 adds into the output itself, the others
+// into partials of their own, merged in slot order at the end (so the result has the same bits
+// on every run with the same slot count). The MI kernels' dG.
+template <class T>
+class SlotPartials {
+ public:
+  SlotPartials() = default;
+  // Zeroes out[0, n) and the partials of slots 1..slots-1; a null `out` makes an empty object.
+  SlotPartials(MemoryMeter& meter, T* out, int64_t n, int slots)
+      : out_(out), n_(n), slots_(slots), partials_(meter, out ? std::size_t(slots - 1) * std::size_t(n) : 0) {
+    if (!out_) return;
+    std::fill_n(out_, n_, T(0));
+    partials_.fill(T(0));
+  }
+  T* slot(int s) { return s == 0 ? out_ : partials_.data() + std::size_t(s - 1) * std::size_t(n_); }
+  void merge() {
+    if (!out_) return;
+    for (int s = 1; s < slots_; ++s) {
+      const T* part = slot(s);
+#pragma omp simd
+      for (int64_t i = 0; i < n_; ++i) out_[i] += part[i];
+    }
+  }
+
+ private:
+  T* out_ = nullptr;
+  int64_t n_ = 0;
+  int slots_ = 1;
+  Scratch<T> partials_;
+};
+
+}  // namespace imx::mi

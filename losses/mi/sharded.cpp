@@ -96,13 +96,8 @@ class RingSweep {
       : g_(g), shape_(shape), ring_(ring), shards_(ring), local_(local), global_(global), grads_(grads),
         alpha_(alpha), travel_(meter, std::size_t(shape.block) * (grads.local ? 2 : 1)),
         scratch_(meter, shape.scratch_tiles(ring.ranks()) ? std::size_t(shape.slots) * shape.tile_elems() : 0),
-        cache_(meter, std::size_t(shape.cached) * shape.tile_elems()) {
-    if (grads_.global) {
-      std::fill_n(grads_.global, g.R * g.D, T(0));  // slot 0 accumulates here directly
-      dg_partials_ = Scratch<T>(meter, std::size_t(shape.slots - 1) * g.R * g.D);
-      dg_partials_.fill(T(0));
-    }
-  }
+        cache_(meter, std::size_t(shape.cached) * shape.tile_elems()),
+        dg_(meter, grads.global, g.R * g.D, shape.slots) {}
 
   int slots() const { return shape_.slots; }
   bool wants_grads() const { return grads_.any(); }
@@ -138,9 +133,8 @@ class RingSweep {
   void accumulate_grads(int slot, const Block<T>& ds) {
     const int64_t w = ds.c1 - ds.c0, c0 = ds.c0 - owner_ * shape_.width;  // column within the block
     if (grads_.global) {
-      T* dg = slot == 0 ? grads_.global : dg_partials_.data() + std::size_t(slot - 1) * g_.R * g_.D;
-      blas::gemm<T>(false, false, g_.R, g_.D, w, alpha_, ds.data, ds.ld, travel_.data() + c0 * g_.D, g_.D, T(1), dg,
-                    g_.D);
+      blas::gemm<T>(false, false, g_.R, g_.D, w, alpha_, ds.data, ds.ld, travel_.data() + c0 * g_.D, g_.D, T(1),
+                    dg_.slot(slot), g_.D);
     }
     if (grads_.local)  // tiles cover disjoint columns: disjoint rows of the accumulator
       blas::gemm<T>(true, false, w, g_.D, g_.R, alpha_, ds.data, ds.ld, global_, g_.D, T(1),
@@ -151,13 +145,7 @@ class RingSweep {
   // rank's share of its dL.
   void finish_grads() {
     if (grads_.local) std::copy_n(travel_.data() + shape_.block, shape_.block, grads_.local);
-    if (!grads_.global) return;
-    const int64_t n = g_.R * g_.D;
-    for (int s = 0; s + 1 < shape_.slots; ++s) {
-      const T* part = dg_partials_.data() + std::size_t(s) * n;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) grads_.global[i] += part[i];
-    }
+    dg_.merge();
   }
 
  private:
@@ -169,7 +157,8 @@ class RingSweep {
   const T* global_;
   Gradients<T> grads_;
   T alpha_;
-  Scratch<T> travel_, scratch_, cache_, dg_partials_;
+  Scratch<T> travel_, scratch_, cache_;
+  SlotPartials<T> dg_;
   int64_t owner_ = 0;
   int passes_ = 0;
 };

@@ -83,7 +83,15 @@ Tensor labeled_rows(const Tensor& x, const std::vector<int32_t>& labels, std::ve
 double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<int32_t>& labels, dist::Group& g) {
   std::vector<int32_t> kept;
   const Tensor conv = labeled_rows(flatten(out.conv.detach()), labels, kept);
-  if (kept.empty()) return 0;
+  // STL-10's unlabeled images may leave a rank none: the probes then skip the step on every
+  // rank (their gradients are averaged, so either all ranks step or none).
+  double fewest = static_cast<double>(kept.size());
+  if (g.size() > 1) {
+    fewest = -fewest;
+    g.host().all_reduce(&fewest, 1, dist::Reduce::max);
+    fewest = -fewest;
+  }
+  if (fewest == 0) return 0;
   const Tensor fc = labeled_rows(out.fc.detach(), labels, kept);
   const Tensor y = labeled_rows(out.y.detach(), labels, kept);
   r.opt_probes->zero_grad();
@@ -314,10 +322,9 @@ std::vector<EpochResult> run(const Config& config) {
                   static_cast<long long>(state.step), static_cast<long long>(state.step / per_epoch + 1));
     }
   }
-  if (ranks > 1 && c.sync_bn) {
-    dist::synchronize_batch_norm(*r.model, g);
-    for (auto& [name, p] : r.probes()) dist::synchronize_batch_norm(*p, g);
-  }
+  // The probes keep per-rank batch norm: their batches (the labelled images of each shard) may
+  // differ in size between ranks, which synchronized batch norm does not allow.
+  if (ranks > 1 && c.sync_bn) dist::synchronize_batch_norm(*r.model, g);
   // Every rank starts from rank 0's state (equal already, by the seed; this makes it certain).
   dist::broadcast_state(*r.model, g);
   for (auto& [name, p] : r.probes()) dist::broadcast_state(*p, g);

@@ -56,6 +56,11 @@ cp -r "$out/whole" "$out/one"
 rc=$?
 { [ $rc = 2 ] && grep -q 'batch (checkpoint 32, now 16)' "$out/other.log"; } || { bad "another global batch: status $rc"; tail -3 "$out/other.log"; }
 
+# Refused on every rank, with rank 0's reason: the concat critic cannot see other ranks' images.
+"${mpirun[@]}" "$bin" "${common[@]}" --batch 16 --local-critic concat --out "$out/concat" >"$out/concat.log" 2>&1
+rc=$?
+{ [ $rc = 2 ] && grep -q "need the dot critics" "$out/concat.log"; } || { bad "concat critic with ring negatives: status $rc"; tail -3 "$out/concat.log"; }
+
 # 4. A killed rank: mpirun ends the job at once (bound: 30 s).
 "${mpirun[@]}" "$bin" "${common[@]}" --collective-timeout 60 --batch 16 --epochs 50 --out "$out/killed" >"$out/killed.log" 2>&1 &
 job=$!

@@ -47,14 +47,15 @@ void run_dist(const DistFlags& f) {
   const double ceiling = sgemm_ceiling_gflops();  // this rank's share of the machine, now
 
   std::vector<Row> rows;
-  {  // The ring: this rank's rows against every rank's columns, blocks passed around.
+  {  // The ring: this rank's columns against every rank's rows, global-feature blocks passed around.
     std::size_t peak = 0;
     mi::Options opt;
     opt.peak_extra_bytes = &peak;
     dist::CommunicatorRing ring(comm);
     const double ms = median_ms(f.reps, [&] { mi::sharded<float>(shard, e, L.data(), G.data(), ring, {dL.data(), dG.data()}, opt); });
-    // Open MPI's MPI_Sendrecv_replace holds one more copy of the travelling buffer.
-    const double transport = 2.0 * lsize * sizeof(float);
+    // Open MPI's MPI_Sendrecv_replace holds one more copy of the travelling buffer (global
+    // features and their dG accumulator).
+    const double transport = 2.0 * gsize * sizeof(float);
     rows.push_back({"ring", 6.0 * shard.rows() * whole.cols() * f.D, ms, double(peak) + transport});
   }
   {  // All-gather: every rank gathers every rank's features and computes the whole batch.

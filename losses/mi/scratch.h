@@ -80,12 +80,14 @@ class SlotPartials {
     partials_.fill(T(0));
   }
   T* slot(int s) { return s == 0 ? out_ : partials_.data() + std::size_t(s - 1) * std::size_t(n_); }
-  void merge() {
+  // Adds the partials into the output; `restart` zeroes them again for another sum.
+  void merge(bool restart = false) {
     if (!out_) return;
     for (int s = 1; s < slots_; ++s) {
-      const T* part = slot(s);
+      T* part = slot(s);
 #pragma omp simd
       for (int64_t i = 0; i < n_; ++i) out_[i] += part[i];
+      if (restart) std::fill_n(part, n_, T(0));
     }
   }
 

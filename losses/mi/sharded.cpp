@@ -1,5 +1,6 @@
 // The ring sweep of sharded.h: the estimator code of estimator_run.h over score tiles
-// G_r * L_q^T whose local-feature blocks L_q arrive one by one from the other ranks.
+// G_q * L_r^T of this rank's local features L_r against the global features G_q that arrive one
+// block at a time from the other ranks.
 #include "losses/mi/sharded.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "losses/mi/blas.h"
 #include "losses/mi/dispatch.h"
@@ -22,7 +24,8 @@ using cpu::Block;
 using cpu::Geometry;
 using cpu::RowLse;
 
-// estimator_run's cross-shard hook: sums and DV's batch log-sum-exp over every rank.
+// estimator_run's cross-shard hooks: sums over every rank, and each row's log-sum-exp over
+// every rank's columns.
 class RingShards {
  public:
   explicit RingShards(ShardRing& ring) : ring_(&ring) {}
@@ -30,14 +33,20 @@ class RingShards {
     ring_->sum(&x, 1);
     return x;
   }
-  void merge(RowLse& lse) const {
-    // A rank without negatives contributes sum 0 at the lowest max, which changes nothing.
-    double max = lse.sum > 0 ? lse.max : std::numeric_limits<double>::lowest();
-    ring_->max(&max, 1);
-    double sum = lse.sum > 0 ? lse.sum * std::exp(lse.max - max) : 0.0;
-    ring_->sum(&sum, 1);
-    lse.max = max;
-    lse.sum = sum;
+  template <class T>
+  void sum(T* x, int64_t n) const {
+    std::vector<double> v(x, x + n);
+    ring_->sum(v.data(), int(n));
+    std::copy(v.begin(), v.end(), x);
+  }
+  void merge_rows(RowLse* rows, int64_t n) const {
+    // A rank without a row's negatives contributes sum 0 at the lowest max, which changes nothing.
+    std::vector<double> max(n), sum(n);
+    for (int64_t i = 0; i < n; ++i) max[i] = rows[i].sum > 0 ? rows[i].max : std::numeric_limits<double>::lowest();
+    ring_->max(max.data(), int(n));
+    for (int64_t i = 0; i < n; ++i) sum[i] = rows[i].sum > 0 ? rows[i].sum * std::exp(rows[i].max - max[i]) : 0.0;
+    ring_->sum(sum.data(), int(n));
+    for (int64_t i = 0; i < n; ++i) rows[i] = sum[i] > 0 ? RowLse{max[i], sum[i]} : RowLse{};
   }
 
  private:
@@ -54,16 +63,15 @@ bool is_pointwise(Estimator e) {
   return visit_estimator(e, [](auto m) { return decltype(m)::pointwise; });
 }
 
-// The buffer that travels: a block of local features, then (in the gradient pass, when dL is
-// wanted) its dL accumulator. Each block is walked in column tiles of about 256 KiB of scores,
-// one tile per thread at a time (as the fused kernel walks the whole matrix), so that a tile
-// stays in cache between its product and its reduction.
+// This rank's columns (its local features) are walked in tiles of about 256 KiB of scores, one
+// tile per thread at a time (as the fused kernel walks the whole matrix), against the travelling
+// block of global features; in the gradient pass the block carries its dG accumulator.
 struct RingShape {
-  int64_t block;   // elements of one local-feature block, b*P*D
-  int64_t width;   // columns of one block, b*P
+  int64_t rows;    // rows of one travelling block, b*K
+  int64_t block;   // its elements, b*K*D
+  int64_t width;   // this rank's columns, b*P
   int64_t tile;    // columns of a tile
-  int64_t tiles;   // tiles per block
-  int64_t rows;    // b*K
+  int64_t tiles;   // tiles per ring step
   int slots;       // threads
   int64_t cached;  // tiles of the first pass kept for the second (in ring order)
   int grad_pass;   // which pass forms dS: 0 for the f-divergences, 1 for dv/infoNCE
@@ -74,9 +82,9 @@ struct RingShape {
 RingShape ring_shape(const Problem& shard, int64_t ranks, Estimator e, bool grads, std::size_t elem_bytes,
                      const Options& opt) {
   RingShape s;
-  s.block = shard.B * shard.P * shard.D;
-  s.width = shard.B * shard.P;
   s.rows = shard.B * shard.K;
+  s.block = s.rows * shard.D;
+  s.width = shard.B * shard.P;
   const int threads = resolve_threads(opt);
   s.tile = std::min(s.width, opt.tile_cols > 0 ? opt.tile_cols : default_tile_cols(shard, elem_bytes, threads));
   s.tiles = (s.width + s.tile - 1) / s.tile;
@@ -94,10 +102,12 @@ class RingSweep {
   RingSweep(const Geometry& g, const RingShape& shape, ShardRing& ring, const T* local, const T* global,
             Gradients<T> grads, T alpha, MemoryMeter& meter)
       : g_(g), shape_(shape), ring_(ring), shards_(ring), local_(local), global_(global), grads_(grads),
-        alpha_(alpha), travel_(meter, std::size_t(shape.block) * (grads.local ? 2 : 1)),
+        alpha_(alpha), travel_(meter, std::size_t(shape.block) * (grads.global ? 2 : 1)),
         scratch_(meter, shape.scratch_tiles(ring.ranks()) ? std::size_t(shape.slots) * shape.tile_elems() : 0),
         cache_(meter, std::size_t(shape.cached) * shape.tile_elems()),
-        dg_(meter, grads.global, g.R * g.D, shape.slots) {}
+        dg_(meter, grads.global ? travel_.data() + shape.block : nullptr, shape.block, shape.slots) {
+    if (grads_.local) std::fill_n(grads_.local, shape.width * g.D, T(0));  // summed over the ring
+  }
 
   int slots() const { return shape_.slots; }
   bool wants_grads() const { return grads_.any(); }
@@ -106,13 +116,13 @@ class RingSweep {
   template <class F>
   void for_each_block(F&& on_block) {
     const int pass = passes_++;
-    const bool carry_dl = grads_.local && pass == shape_.grad_pass;
+    const bool carry_dg = grads_.global && pass == shape_.grad_pass;
     const int64_t ranks = ring_.ranks(), rank = ring_.rank(), width = shape_.width;
-    std::copy_n(local_, shape_.block, travel_.data());
-    if (carry_dl) std::fill_n(travel_.data() + shape_.block, shape_.block, T(0));
-    const std::size_t bytes = std::size_t(shape_.block) * (carry_dl ? 2 : 1) * sizeof(T);
+    std::copy_n(global_, shape_.block, travel_.data());
+    if (carry_dg) std::fill_n(travel_.data() + shape_.block, shape_.block, T(0));
+    const std::size_t bytes = std::size_t(shape_.block) * (carry_dg ? 2 : 1) * sizeof(T);
     for (int64_t t = 0; t < ranks; ++t) {
-      owner_ = (rank - t + ranks) % ranks;  // whose block this rank holds at step t
+      const int64_t owner = (rank - t + ranks) % ranks;  // whose global features this rank holds
       {
         blas::ScopedThreads single_threaded_blas(1);  // our threads run one product each
         parallel_for(shape_.slots, shape_.tiles, [&](int slot, int64_t k) {
@@ -121,31 +131,32 @@ class RingSweep {
           T* s = index < shape_.cached ? cache_.data() + std::size_t(index) * shape_.tile_elems()
                                        : scratch_.data() + std::size_t(slot) * shape_.tile_elems();
           if (pass == 0 || index >= shape_.cached)
-            blas::gemm<T>(false, true, g_.R, w, g_.D, T(1), global_, g_.D, travel_.data() + c0 * g_.D, g_.D, T(0), s, w);
-          on_block(slot, Block<T>{s, w, 0, g_.R, owner_ * width + c0, owner_ * width + c1});
+            blas::gemm<T>(false, true, shape_.rows, w, g_.D, T(1), travel_.data(), g_.D, local_ + c0 * g_.D, g_.D,
+                          T(0), s, w);
+          on_block(slot, Block<T>{s, w, owner * shape_.rows, (owner + 1) * shape_.rows, rank * width + c0,
+                                  rank * width + c1});
         });
       }
-      // The dL accumulator must make the full turn home; the features alone need not.
-      if (t + 1 < ranks || carry_dl) ring_.pass(travel_.data(), bytes);
+      if (carry_dg) dg_.merge(/*restart=*/true);  // this step's share of the block's dG, in slot order
+      // The dG accumulator must make the full turn home; the features alone need not.
+      if (t + 1 < ranks || carry_dg) ring_.pass(travel_.data(), bytes);
     }
   }
 
   void accumulate_grads(int slot, const Block<T>& ds) {
-    const int64_t w = ds.c1 - ds.c0, c0 = ds.c0 - owner_ * shape_.width;  // column within the block
-    if (grads_.global) {
-      blas::gemm<T>(false, false, g_.R, g_.D, w, alpha_, ds.data, ds.ld, travel_.data() + c0 * g_.D, g_.D, T(1),
+    const int64_t w = ds.c1 - ds.c0, c0 = ds.c0 - ring_.rank() * shape_.width;  // column within the rank's
+    if (grads_.local)  // tiles of one step cover disjoint columns; the steps run one after the other
+      blas::gemm<T>(true, false, w, g_.D, shape_.rows, alpha_, ds.data, ds.ld, travel_.data(), g_.D, T(1),
+                    grads_.local + c0 * g_.D, g_.D);
+    if (grads_.global)
+      blas::gemm<T>(false, false, shape_.rows, g_.D, w, alpha_, ds.data, ds.ld, local_ + c0 * g_.D, g_.D, T(1),
                     dg_.slot(slot), g_.D);
-    }
-    if (grads_.local)  // tiles cover disjoint columns: disjoint rows of the accumulator
-      blas::gemm<T>(true, false, w, g_.D, g_.R, alpha_, ds.data, ds.ld, global_, g_.D, T(1),
-                    travel_.data() + shape_.block + c0 * g_.D, g_.D);
   }
 
-  // After the gradient pass's last step the buffer holds this rank's own block again, with every
-  // rank's share of its dL.
+  // After the gradient pass's last step the buffer holds this rank's own global features again,
+  // with every rank's share of their dG.
   void finish_grads() {
-    if (grads_.local) std::copy_n(travel_.data() + shape_.block, shape_.block, grads_.local);
-    dg_.merge();
+    if (grads_.global) std::copy_n(travel_.data() + shape_.block, shape_.block, grads_.global);
   }
 
  private:
@@ -159,9 +170,16 @@ class RingSweep {
   T alpha_;
   Scratch<T> travel_, scratch_, cache_;
   SlotPartials<T> dg_;
-  int64_t owner_ = 0;
   int passes_ = 0;
 };
+
+// The whole batch's geometry, with this rank's images as the rows whose positives it holds.
+Geometry rank_geometry(const Problem& shard, int64_t ranks, int64_t rank) {
+  Geometry g(whole_batch(shard, ranks));
+  g.own_r0 = rank * shard.B * shard.K;
+  g.own_r1 = (rank + 1) * shard.B * shard.K;
+  return g;
+}
 
 void validate(const Problem& shard, int64_t ranks, Estimator e) {
   if (ranks < 1) throw std::invalid_argument("mi::sharded: ranks must be >= 1, got " + std::to_string(ranks));
@@ -174,13 +192,12 @@ void validate(const Problem& shard, int64_t ranks, Estimator e) {
 std::size_t sharded_bytes(const Problem& shard, int64_t ranks, Estimator e, std::size_t elem_bytes, bool with_grads,
                           const Options& opt) {
   validate(shard, ranks, e);
-  const Problem pb = whole_batch(shard, ranks);
-  const Geometry g(pb, 0, shard.B);
+  const Geometry g = rank_geometry(shard, ranks, 0);
   const RingShape s = ring_shape(shard, ranks, e, with_grads, elem_bytes, opt);
-  std::size_t elems = std::size_t(s.block) * (with_grads ? 2 : 1);  // dL wanted whenever grads are
+  std::size_t elems = std::size_t(s.block) * (with_grads ? 2 : 1);  // dG wanted whenever grads are
   elems += s.scratch_tiles(ranks) ? std::size_t(s.slots) * s.tile_elems() : 0;
   elems += std::size_t(s.cached) * s.tile_elems();
-  if (with_grads) elems += std::size_t(s.slots - 1) * g.R * g.D;
+  if (with_grads) elems += std::size_t(s.slots - 1) * s.block;  // dG partials
   return elems * elem_bytes + cpu::estimator_scratch_bytes(g, is_pointwise(e), s.slots, elem_bytes);
 }
 
@@ -192,8 +209,7 @@ T sharded(const Problem& shard, Estimator e, const T* local, const T* global, Sh
   if (ring.rank() < 0 || ring.rank() >= ranks)
     throw std::invalid_argument("mi::sharded: rank " + std::to_string(ring.rank()) + " outside [0, " +
                                 std::to_string(ranks) + ")");
-  const Problem pb = whole_batch(shard, ranks);
-  const Geometry g(pb, ring.rank() * shard.B, shard.B);
+  const Geometry g = rank_geometry(shard, ranks, ring.rank());
   const RingShape shape = ring_shape(shard, ranks, e, grads.any(), sizeof(T), opt);
   return cpu::run_estimator<T>(g, e, opt, [&](MemoryMeter& meter) {
     return RingSweep<T>(g, shape, ring, local, global, grads, T(opt.grad_scale), meter);

@@ -6,14 +6,17 @@
 // one process holding the whole batch (mi.h, B = ranks*b), and each rank gets the gradients of
 // that loss with respect to its own L_r and G_r.
 //
-// How (the multi-level tiling of Inf-CL, Cheng et al. 2024): the score matrix is computed by
-// rows, each rank its own b*K rows, while the local-feature blocks travel around a ring of
-// ranks, one block per step. The estimators' per-row statistics accumulate block by block
-// (estimator_run.h, the same code as the fused kernel); the few numbers that span ranks (loss
-// sums, DV's batch log-sum-exp) are summed across ranks. In the gradient pass each block carries
-// a dL accumulator that every rank adds its rows' share to, and that arrives back at the block's
-// owner after a full turn. So a rank stores O(b) features (its block, the travelling one and its
-// accumulator) and one b*K x b*P score tile, never the features of the whole batch.
+// How (after the multi-level tiling of Inf-CL, Cheng et al. 2024, for CLIP losses): the score
+// matrix is computed by columns, each rank those of its own b*P local vectors, while the blocks
+// of global features (b*K x D each) travel around a ring of ranks, one block per step. Passing
+// the global rather than the local features moves P times fewer bytes (P = 49-64 in DIM). The
+// estimators' per-row statistics accumulate tile by tile (estimator_run.h, the same code as the
+// fused kernel) and are merged across ranks once (a max and a sum per row: scalars, not
+// features); the loss sums and the gradient weights are summed across ranks. In the gradient
+// pass each block carries a dG accumulator to which every rank adds its columns' share, and
+// which arrives back at the block's owner after a full turn; dL of the own columns accumulates
+// locally. So a rank stores its own features, one travelling block and its accumulator, and
+// score tiles: O(b) features, never those of the whole batch (plus O(N*b*K) row statistics).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -45,7 +48,8 @@ template <class T>
 T sharded(const Problem& pb, Estimator e, const T* local, const T* global, ShardRing& ring,
           Gradients<T> grads = {}, const Options& opt = {});
 
-// Scratch bytes of sharded() on one rank (what Options::peak_extra_bytes reports).
+// Scratch bytes of sharded() on one rank (what Options::peak_extra_bytes reports), beyond the
+// copy of the travelling block a transport may make.
 std::size_t sharded_bytes(const Problem& pb, int64_t ranks, Estimator e, std::size_t elem_bytes = 4,
                           bool with_grads = true, const Options& opt = {});
 

@@ -21,19 +21,15 @@ struct Geometry {
       : P(pb.P), D(pb.D), K(pb.K), R(pb.rows()), C(pb.cols()), npos(pb.positives()),
         nneg(pb.negatives()), inv_npos(1.0 / double(npos)),
         inv_nneg(nneg > 0 ? 1.0 / double(nneg) : 0.0) {}
-  // The rows of `images` images starting at image `first_image` of the batch `pb` (one shard
-  // of a data-parallel batch): columns and the loss's counts stay those of the whole batch.
-  Geometry(const Problem& pb, int64_t first_image, int64_t images) : Geometry(pb) {
-    image0 = first_image;
-    R = images * K;
-  }
   int64_t P, D, K;
-  int64_t R;  // score rows: global vectors (i, k), i = image0 + r / K
+  int64_t R;  // score rows: global vectors (i, k), i = r / K
   int64_t C;  // score columns: local vectors (j, p), j = c / P
   int64_t npos, nneg;
   double inv_npos, inv_nneg;
-  int64_t image0 = 0;  // the image of row 0
-  int64_t row_image(int64_t r) const { return image0 + r / K; }
+  // The rows whose positives this process scores: all of them, except on a rank of a
+  // data-parallel batch, which holds the columns (local features) of its own images only.
+  int64_t own_r0 = 0, own_r1 = R;
+  int64_t row_image(int64_t r) const { return r / K; }
 };
 
 // Rows [r0, r1) x columns [c0, c1) of the score matrix; row r starts at data + (r - r0) * ld.
@@ -162,11 +158,14 @@ void lse_forward_block(const Geometry& g, const Block<T>& b, LaneLse<T>* row_lan
   }
 }
 
-// How the per-row results of one shard of rows combine with the other shards' (a data-parallel
-// batch split by rows): the default is a single shard, where there is nothing to combine.
+// How the per-row results of one shard combine with the other shards' (a data-parallel batch
+// whose score columns are split between ranks, sharded.h): the default is a single shard,
+// where there is nothing to combine.
 struct SingleShard {
-  double sum(double x) const { return x; }  // the sum of x over every shard
-  void merge(RowLse&) const {}              // the log-sum-exp over every shard's statistics
+  double sum(double x) const { return x; }         // the sum of x over every shard
+  template <class T>
+  void sum(T*, int64_t) const {}                   // each element's sum over every shard
+  void merge_rows(RowLse*, int64_t) const {}       // each row's log-sum-exp over every shard's columns
 };
 
 // After all tiles: turns the row statistics and the positives into the loss, and into each
@@ -174,32 +173,36 @@ struct SingleShard {
 template <class M, class T, class Shards = SingleShard>
 double lse_finalize(const Geometry& g, RowLse* row_lse, const T* pos_scores, T* group_lse,
                     T* group_weight, const Shards& shards = {}) {
+  shards.merge_rows(row_lse, g.R);
   if constexpr (M::self_fill) {
     const double fill_max = std::log(double(g.P)) + terms::kSelfFillLogit;
     for (int64_t r = 0; r < g.R; ++r) row_lse[r].merge(fill_max, 1.0);
   }
   RowLse batch;
-  if constexpr (M::batch_group) {
+  if constexpr (M::batch_group)
     for (int64_t r = 0; r < g.R; ++r) batch.merge(row_lse[r]);
-    shards.merge(batch);
-  }
 
+  // The positives of the own rows give the loss and the weights; the other shards give theirs.
   double loss = 0, batch_weight = 0;
   for (int64_t r = 0; r < g.R; ++r) {
     const double N = M::batch_group ? batch.value() : row_lse[r].value();
+    group_lse[r] = T(N);
+    group_weight[r] = T(0);
+    if (r < g.own_r0 || r >= g.own_r1) continue;
     double weight = 0;
     for (int64_t p = 0; p < g.P; ++p) {
       const double x = N - double(pos_scores[r * g.P + p]);
       loss += M::link(x);
       weight += M::dlink(x);
     }
-    group_lse[r] = T(N);
     group_weight[r] = T(weight * g.inv_npos);
     batch_weight += weight;
   }
   if constexpr (M::batch_group) {
     batch_weight = shards.sum(batch_weight);
     for (int64_t r = 0; r < g.R; ++r) group_weight[r] = T(batch_weight * g.inv_npos);
+  } else {
+    shards.sum(group_weight, g.R);
   }
   loss = shards.sum(loss) * g.inv_npos;
   if constexpr (M::batch_group) loss -= std::log(double(g.nneg));  // log-MEAN-exp

@@ -176,8 +176,18 @@ TEST_CASE("sharded: column tiles over 2 threads per rank, a cache that holds som
 
 TEST_CASE("sharded: a rank's memory does not grow with the rank count", "[mi][sharded]") {
   const Problem shard{64, 64, 512, 1};
-  const std::size_t two = sharded_bytes(shard, 2, Estimator::jsd), eight = sharded_bytes(shard, 8, Estimator::jsd);
-  CHECK(two == eight);
+  Options one_thread;
+  one_thread.threads = 1;
+  one_thread.score_cache_bytes = 0;  // the tile cache grows with the ranks up to its fixed budget
+  CHECK(sharded_bytes(shard, 2, Estimator::jsd, 4, true, one_thread) ==
+        sharded_bytes(shard, 8, Estimator::jsd, 4, true, one_thread));
+  // infoNCE keeps row statistics for every row of the batch: scalars per image (lanes, merged
+  // statistics, positives, N and a), nothing of the other ranks' features (P*D floats per image).
+  const std::size_t per_row = 16 * (4 + 8) + 16 + 64 * 4 + 2 * 4;
+  CHECK(sharded_bytes(shard, 8, Estimator::infonce, 4, true, one_thread) -
+            sharded_bytes(shard, 2, Estimator::infonce, 4, true, one_thread) ==
+        6 * 64 * per_row);
+  CHECK(per_row * 100 < std::size_t(64 * 512 * 4));
 }
 
 TEST_CASE("sharded: bad rank counts and problems are refused by name", "[mi][sharded]") {

@@ -4,9 +4,9 @@
 //   LseStatsEpilogue  - dv/infoNCE forward: per-row online log-sum-exp over the negatives, and
 //                       the positive scores (the only ones the loss needs individually);
 //   LseGradEpilogue   - dv/infoNCE backward: dS from the row statistics N and a.
-// Each is copied into registers by every thread (its state covers the thread's kM <= kMicro
+// Each is copied into registers by every thread (its state covers the thread's kM <= kLargeMicro
 // rows); begin/tile/finish are called by every thread of the block (finish may contain
-// barriers), with the sweep's tile (kM, tiles of 16 kM x 16 kM: 64 x 64 or 32 x 32).
+// barriers), with the sweep's tile (kM, tiles of 16 kM x 16 kM: 128 x 128, 64 x 64 or 32 x 32).
 #pragma once
 #include "losses/mi_cuda/tile.cuh"
 
@@ -89,10 +89,11 @@ struct LseStatsEpilogue {
   float* pos_scores;             // [R][P]: positive p of row r at r * P + p
   float* store;                  // null, or every score s[r][c] to store[r * C + c] (the fused
                                  // backward's stored S when the whole matrix fits its dS buffer)
-  LsePart<float> row[kMicro];    // this thread's share of its rows' negatives (kM used)
+  LsePart<float> row[kLargeMicro];  // this thread's share of its rows' negatives (kM used)
 
   template <int kM>
   IMX_DEVICE void begin(int64_t) {
+    static_assert(kM <= kLargeMicro, "the row state covers kLargeMicro rows");
     for (int x = 0; x < kM; ++x) row[x] = LsePart<float>{0.0f, 0.0f};
   }
 
@@ -145,10 +146,11 @@ struct LseGradEpilogue {
   float* ds;                  // dS[r][c - ds_c0] at ds + r * ld_ds
   int64_t ld_ds, ds_c0;
   float grad_scale;
-  float N[kMicro], a[kMicro];
+  float N[kLargeMicro], a[kLargeMicro];  // kM used
 
   template <int kM>
   IMX_DEVICE void begin(int64_t r0) {
+    static_assert(kM <= kLargeMicro, "the row state covers kLargeMicro rows");
     for (int x = 0; x < kM; ++x) {
       const int64_t r = r0 + micro_row(x);
       N[x] = r < g.R ? group_lse[r] : 0.0f;

@@ -31,8 +31,8 @@ void check_tuning(const KernelTuning& t) {
   if (t.dg_splits < 0 || t.dg_splits > 64)
     throw std::invalid_argument("mi_cuda: KernelTuning::dg_splits must be in [0, 64], got " +
                                 std::to_string(t.dg_splits));
-  if (t.sweep_tile != 0 && t.sweep_tile != 32 && t.sweep_tile != 64)
-    throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile must be 0, 32 or 64, got " +
+  if (t.sweep_tile != 0 && t.sweep_tile != 32 && t.sweep_tile != 64 && t.sweep_tile != 128)
+    throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile must be 0, 32, 64 or 128, got " +
                                 std::to_string(t.sweep_tile));
 }
 
@@ -43,24 +43,38 @@ int column_splits(int64_t row_tiles, int64_t col_tiles, const KernelTuning& t) {
   return static_cast<int>(std::clamp<int64_t>(ceil_div(kTargetBlocks, row_tiles), 1, std::min<int64_t>(col_tiles, 65535)));
 }
 
-// The sweeps' tile. 64 x 64 keeps the most reuse per staged value; but a problem whose
-// 64 x 64 grid (row tiles x column splits, at most one split per column tile) has fewer blocks
-// than the device has SMs leaves SMs idle for the whole sweep (B = 64, P = 64: R = 64, C = 4096,
-// one row of 64 tiles, 64 blocks for 132 SMs), so it takes 32 x 32 tiles there (2 x 128 tiles,
-// 256 blocks). A function of the shape, like everything in the plan. The tensor-core sweep
-// (fused tf32/bf16) has 64 x 64 tiles only.
+// Blocks of a sweep grid of square tiles of `side` (row tiles x column splits).
+int64_t sweep_grid(const Geometry& g, int64_t side, const KernelTuning& t) {
+  const int64_t row_tiles = ceil_div(g.R, side);
+  return row_tiles * column_splits(row_tiles, ceil_div(g.C, side), t);
+}
+
+// The sweeps' tile, a function of the shape like everything in the plan.
+//  * Exact float32 sources: 64 x 64 keeps the most reuse per staged value; but a problem whose
+//    64 x 64 grid (row tiles x column splits, at most one split per column tile) has fewer
+//    blocks than the device has SMs leaves SMs idle for the whole sweep (B = 64, P = 64:
+//    R = 64, C = 4096, one row of 64 tiles, 64 blocks for 132 SMs), so it takes 32 x 32 tiles
+//    there (2 x 128 tiles, 256 blocks).
+//  * The tensor-core sweep (fused tf32/bf16): 128 x 128 (twice the reuse of every staged value)
+//    when its grid still gives every SM its two resident blocks (>= 2 x 132 blocks: B = 512,
+//    P = 225 is 4 row tiles x 132 splits = 528), else 64 x 64. No 32 x 32 tensor-core tile.
 int sweep_micro(Path path, const Geometry& g, const KernelTuning& t) {
-  const bool small_possible = path != Path::fused || t.precision == Precision::fp32;
+  const bool tensor_cores = path == Path::fused && t.precision != Precision::fp32;
+  if (t.sweep_tile == 128) {
+    if (!tensor_cores)
+      throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile 128 needs the fused path in tf32 or bf16 (the "
+                                  "float32 sweeps have 32 x 32 and 64 x 64 tiles)");
+    return kLargeMicro;
+  }
   if (t.sweep_tile == 32) {
-    if (!small_possible)
+    if (tensor_cores)
       throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile 32 needs fp32 (the tensor-core sweep has 64 x 64 "
-                                  "tiles)");
+                                  "and 128 x 128 tiles)");
     return kSmallMicro;
   }
-  if (t.sweep_tile == 64 || !small_possible) return kMicro;
-  const int64_t row_tiles = ceil_div(g.R, kTileM);
-  const int64_t blocks = row_tiles * column_splits(row_tiles, ceil_div(g.C, kTileN), t);
-  return blocks < kDeviceSMs ? kSmallMicro : kMicro;
+  if (t.sweep_tile == 64) return kMicro;
+  if (tensor_cores) return sweep_grid(g, kTileSide * kLargeMicro, t) >= 2 * kDeviceSMs ? kLargeMicro : kMicro;
+  return sweep_grid(g, kTileM, t) < kDeviceSMs ? kSmallMicro : kMicro;
 }
 
 // The fused backward's chunk: all columns when R*C scores fit kChunkScores, else the widest

@@ -29,7 +29,8 @@ struct Plan {
   Geometry g;
   bool pointwise = false;   // an f-divergence (one sweep) rather than dv/infoNCE
   bool grads = false;
-  int sweep_micro = kMicro; // the sweeps' tile: 16 * sweep_micro square (kMicro: 64, kSmallMicro: 32)
+  int sweep_micro = kMicro; // the sweeps' tile: 16 * sweep_micro square (kMicro: 64, kSmallMicro: 32,
+                            // kLargeMicro: 128, tensor cores only)
   int64_t row_tiles = 0;    // ceil(R / sweep tile side): grid x of every sweep
   int splits = 0;           // column splits: grid y of every sweep
   int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused, scores: all C)

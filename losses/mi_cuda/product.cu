@@ -53,7 +53,7 @@ IMX_KERNEL void __launch_bounds__(kTileThreads, 2)
   const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * split_depth;
   const int64_t k_end = k_begin + split_depth < a.depth ? k_begin + split_depth : a.depth;
   TileAcc acc;
-  tc_multiply_tile(a, b, i0, j0, k_begin, k_end, bf16, acc);
+  tc_multiply_tile<TcTile64>(a, b, i0, j0, k_begin, k_end, bf16, acc);
   store_tile(acc, i0, j0, a.rows, b.rows, out + static_cast<int64_t>(blockIdx.z) * split_stride, ld_out, accumulate);
 }
 
@@ -67,8 +67,9 @@ void launch_product(const Operand<kA>& a, const Operand<kB>& b, dim3 grid, float
                                                                           split_stride);
     return;
   }
-  allow_dynamic_shared(tc_product_kernel<kA, kB>, kTcSharedBytes);
-  IMX_LAUNCH((tc_product_kernel<kA, kB>), grid, kTileThreads, kTcSharedBytes, stream)(
+  constexpr std::size_t shared = tc_shared_bytes<TcTile64>();
+  allow_dynamic_shared(tc_product_kernel<kA, kB>, shared);
+  IMX_LAUNCH((tc_product_kernel<kA, kB>), grid, kTileThreads, shared, stream)(
       a, b, out, ld_out, accumulate, split_depth, split_stride, precision == Precision::bf16);
 }
 

@@ -7,7 +7,8 @@
 // tx = t % 16 and ty = t / 16. The 16 threads that share a row of outputs are 16 consecutive
 // lanes of one warp, so row statistics reduce with shuffles. M = kMicro = 4 gives the 64 x 64
 // tiles of every product; the fp32 sweeps also have M = kSmallMicro = 2 (32 x 32 tiles), which
-// the plan picks when 64 x 64 tiles would leave SMs idle (plan.cu: B = 64, P = 64 is 64 tiles).
+// the plan picks when 64 x 64 tiles would leave SMs idle (plan.cu: B = 64, P = 64 is 64 tiles),
+// and the tensor-core sweeps M = kLargeMicro = 8 (128 x 128 tiles) for large problems.
 //
 // Exact float32 on CUDA cores; tc_tile.cuh is the tensor-core (tf32, bf16) version.
 #pragma once
@@ -25,6 +26,7 @@ constexpr int kTileSide = 16;  // threads along each side of the tile
 constexpr int kTileThreads = kTileSide * kTileSide;
 constexpr int kMicro = kTileM / kTileSide;  // outputs per thread along each side
 constexpr int kSmallMicro = 2;              // the small sweep tile: 32 x 32
+constexpr int kLargeMicro = 8;              // the large tensor-core sweep tile: 128 x 128 (tc_tile.cuh)
 static_assert(kTileM == kTileN && kMicro * kTileSide == kTileN, "square tiles, whole micro-tiles");
 // Padding of the shared rows: the depth-major stores of a k-contiguous operand then hit
 // different banks.

@@ -6,7 +6,9 @@
 //   LseGradEpilogue   - dv/infoNCE backward: dS from the row statistics N and a.
 // Each is copied into registers by every thread (its state covers the thread's kM <= kLargeMicro
 // rows); begin/tile/finish are called by every thread of the block (finish may contain
-// barriers), with the sweep's tile (kM, tiles of 16 kM x 16 kM: 128 x 128, 64 x 64 or 32 x 32).
+// barriers), with the sweep's tile (kM, tiles of 16 kM x 16 kM: 128 x 128, 64 x 64 or 32 x 32),
+// whose outputs tile() reads by acc.at(x, y) from a TileAccOf<kM> (registers) or a
+// SharedTileOf<kM> (the tensor-core sweeps' tile in shared memory).
 #pragma once
 #include "losses/mi_cuda/tile.cuh"
 
@@ -49,8 +51,8 @@ struct PointwiseEpilogue {
   template <int kM>
   IMX_DEVICE void begin(int64_t) { pos = neg = 0.0; }
 
-  template <int kM>
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAccOf<kM>& acc) {
+  template <int kM, class Acc>
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const Acc& acc) {
     const RowImages<kM> rows(g, r0);
     const ColImages<kM> cols(g, c0, c_end);
     const float pos_scale = grad_scale * float(g.inv_npos), neg_scale = grad_scale * float(g.inv_nneg);
@@ -60,7 +62,7 @@ struct PointwiseEpilogue {
       const int64_t r = r0 + micro_row(x);
       for (int y = 0; y < kM; ++y) {
         if (cols.image[y] < 0) continue;
-        const float s = acc.v[x][y];
+        const float s = acc.at(x, y);
         const bool positive = rows.image[x] == cols.image[y];
         if (positive) tile_pos += M::pos(s);
         else tile_neg += M::neg(s);
@@ -97,8 +99,8 @@ struct LseStatsEpilogue {
     for (int x = 0; x < kM; ++x) row[x] = LsePart<float>{0.0f, 0.0f};
   }
 
-  template <int kM>
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAccOf<kM>& acc) {
+  template <int kM, class Acc>
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const Acc& acc) {
     const RowImages<kM> rows(g, r0);
     const ColImages<kM> cols(g, c0, c_end);
     for (int x = 0; x < kM; ++x) {
@@ -108,7 +110,7 @@ struct LseStatsEpilogue {
       bool any = false;
       for (int y = 0; y < kM; ++y) {
         if (cols.image[y] < 0) continue;
-        const float s = acc.v[x][y];
+        const float s = acc.at(x, y);
         if (store != nullptr) store[r * g.C + c0 + micro_col(y)] = s;
         if (rows.image[x] == cols.image[y]) {
           pos_scores[r * g.P + (c0 + micro_col(y) - rows.image[x] * g.P)] = s;
@@ -120,7 +122,7 @@ struct LseStatsEpilogue {
       if (!any) continue;
       float tile_sum = 0.0f;
       for (int y = 0; y < kM; ++y)
-        if (cols.image[y] >= 0 && rows.image[x] != cols.image[y]) tile_sum += math::exp(acc.v[x][y] - tile_max);
+        if (cols.image[y] >= 0 && rows.image[x] != cols.image[y]) tile_sum += math::exp(acc.at(x, y) - tile_max);
       row[x] = merge_lse(row[x], LsePart<float>{tile_max, tile_sum});
     }
   }
@@ -158,8 +160,8 @@ struct LseGradEpilogue {
     }
   }
 
-  template <int kM>
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAccOf<kM>& acc) {
+  template <int kM, class Acc>
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const Acc& acc) {
     const RowImages<kM> rows(g, r0);
     const ColImages<kM> cols(g, c0, c_end);
     const float pos_scale = -grad_scale * float(g.inv_npos);
@@ -168,7 +170,7 @@ struct LseGradEpilogue {
       const int64_t r = r0 + micro_row(x);
       for (int y = 0; y < kM; ++y) {
         if (cols.image[y] < 0) continue;
-        const float s = acc.v[x][y];
+        const float s = acc.at(x, y);
         // Negatives: a e^{s - N}, where s <= N (N is a log-sum-exp over them): no overflow.
         ds[r * ld_ds + (c0 + micro_col(y) - ds_c0)] = rows.image[x] == cols.image[y]
                                                            ? pos_scale * M::dlink(N[x] - s)

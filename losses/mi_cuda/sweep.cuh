@@ -25,7 +25,7 @@ IMX_KERNEL void __launch_bounds__(kTileThreads, Source::kMinBlocks)
   for (int64_t t = first; t < last; ++t) {
     const int64_t c0 = c_begin + t * kSide;
     source.tile(r0, c0, sm, acc);
-    ep.tile(r0, c0, c_end, acc);
+    ep.template tile<M>(r0, c0, c_end, acc);
   }
   ep.template finish<M>(r0);
 }

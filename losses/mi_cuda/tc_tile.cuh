@@ -176,7 +176,8 @@ template <class S>
 IMX_DEVICE int tc_warp_col() { return static_cast<int>(threadIdx.x) / 32 % kTcWarpCols * (S::kSide / kTcWarpCols); }
 
 // One stage's products for this warp: fragment (fr, fc) at rows warp_row + 16 fr, columns
-// warp_col + 16 fc. The B fragments of a k-step are loaded once and reused by every row.
+// warp_col + 16 fc. The A fragments of a k-step are loaded once (kFragRows of them, the
+// shorter side) and each B fragment is loaded once and used by all of them.
 template <class S, bool kBf16, bool kAC, bool kBC>
 IMX_DEVICE void tc_stage_mma(const typename TcKind<kBf16>::Elem* a, const typename TcKind<kBf16>::Elem* b,
                              typename TcKind<kBf16>::Acc (&acc)[S::kFragRows][S::kFragCols]) {
@@ -186,18 +187,18 @@ IMX_DEVICE void tc_stage_mma(const typename TcKind<kBf16>::Elem* a, const typena
   constexpr int lda = kBf16 ? LA::kLd16 : LA::kLd, ldb = kBf16 ? LB::kLd16 : LB::kLd;
   const int wr = tc_warp_row<S>(), wc = tc_warp_col<S>();
   for (int kk = 0; kk < S::kDepth; kk += K::kK) {
-    typename K::template B<kBC> fb[S::kFragCols];
-    for (int fc = 0; fc < S::kFragCols; ++fc) {
-      tcw::load_matrix_sync(fb[fc], b + LB::at(wc + 16 * fc, kk, ldb), ldb);
-      if constexpr (!kBf16)
-        for (int t = 0; t < fb[fc].num_elements; ++t) fb[fc].x[t] = tcw::__float_to_tf32(fb[fc].x[t]);
-    }
+    typename K::template A<kAC> fa[S::kFragRows];
     for (int fr = 0; fr < S::kFragRows; ++fr) {
-      typename K::template A<kAC> fa;
-      tcw::load_matrix_sync(fa, a + LA::at(wr + 16 * fr, kk, lda), lda);
+      tcw::load_matrix_sync(fa[fr], a + LA::at(wr + 16 * fr, kk, lda), lda);
       if constexpr (!kBf16)
-        for (int t = 0; t < fa.num_elements; ++t) fa.x[t] = tcw::__float_to_tf32(fa.x[t]);
-      for (int fc = 0; fc < S::kFragCols; ++fc) tcw::mma_sync(acc[fr][fc], fa, fb[fc], acc[fr][fc]);
+        for (int t = 0; t < fa[fr].num_elements; ++t) fa[fr].x[t] = tcw::__float_to_tf32(fa[fr].x[t]);
+    }
+    for (int fc = 0; fc < S::kFragCols; ++fc) {
+      typename K::template B<kBC> fb;
+      tcw::load_matrix_sync(fb, b + LB::at(wc + 16 * fc, kk, ldb), ldb);
+      if constexpr (!kBf16)
+        for (int t = 0; t < fb.num_elements; ++t) fb.x[t] = tcw::__float_to_tf32(fb.x[t]);
+      for (int fr = 0; fr < S::kFragRows; ++fr) tcw::mma_sync(acc[fr][fc], fa[fr], fb, acc[fr][fc]);
     }
   }
 }
@@ -267,33 +268,44 @@ IMX_DEVICE void tc_mainloop(const Operand<kAC>& a, const Operand<kBC>& b, int64_
   __syncthreads();  // the whole tile is in sm.u.acc
 }
 
-// acc = the S::kSide-square tile at (i0, j0) of A B^T over depth [k_begin, k_end) in tf32 or
-// bf16 (fp32 is multiply_tile's). Every thread of the block calls it with the same arguments
-// (barriers). Each precision's accumulators live only in its own branch.
+// The S::kSide-square tile at (i0, j0) of A B^T over depth [k_begin, k_end) in tf32 or bf16
+// (fp32 is multiply_tile's), left row-major in shared memory: the returned view stays valid
+// until the next call. Every thread of the block calls it with the same arguments (barriers).
+// Each precision's accumulators live only in its own branch.
+template <class S, bool kAC, bool kBC>
+IMX_DEVICE SharedTileOf<S::kMicro> tc_multiply_tile_shared(const Operand<kAC>& a, const Operand<kBC>& b, int64_t i0,
+                                                           int64_t j0, int64_t k_begin, int64_t k_end, bool bf16) {
+  TcSharedOf<S>& sm = tc_shared<S>();
+  __syncthreads();  // the previous tile, which the first copies overwrite (it overlays the stages), is read
+  if (bf16) tc_mainloop<S, true>(a, b, i0, j0, k_begin, k_end, sm);
+  else tc_mainloop<S, false>(a, b, i0, j0, k_begin, k_end, sm);
+  return SharedTileOf<S::kMicro>{&sm.u.acc[0][0], S::kAccLd};
+}
+
+// The same tile into this thread's registers (TileAccOf layout), for the product kernels.
 template <class S, bool kAC, bool kBC>
 IMX_DEVICE void tc_multiply_tile(const Operand<kAC>& a, const Operand<kBC>& b, int64_t i0, int64_t j0,
                                  int64_t k_begin, int64_t k_end, bool bf16, TileAccOf<S::kMicro>& out) {
-  TcSharedOf<S>& sm = tc_shared<S>();
-  if (bf16) tc_mainloop<S, true>(a, b, i0, j0, k_begin, k_end, sm);
-  else tc_mainloop<S, false>(a, b, i0, j0, k_begin, k_end, sm);
+  const SharedTileOf<S::kMicro> tile = tc_multiply_tile_shared<S>(a, b, i0, j0, k_begin, k_end, bf16);
   for (int x = 0; x < S::kMicro; ++x)
-    for (int y = 0; y < S::kMicro; ++y) out.v[x][y] = sm.u.acc[micro_row(x)][micro_col(y)];
-  __syncthreads();  // the next call's first copies overwrite the tile (it overlays the stages)
+    for (int y = 0; y < S::kMicro; ++y) out.v[x][y] = tile.at(x, y);
 }
 
-// Fused sweeps on tensor cores: S[r][c] = <G[r], L[c]> in tf32 or bf16, tiles of shape S.
+// Fused sweeps on tensor cores: S[r][c] = <G[r], L[c]> in tf32 or bf16, tiles of shape S. The
+// epilogue reads the tile from shared memory (SharedTileOf): the 128 x 128 tile's 64 outputs
+// per thread are not held in registers.
 template <class S>
 struct TensorCoreScores {
   Operand<true> global;  // R x D
   Operand<true> local;   // C x D
   bool bf16;             // else tf32
   static constexpr int kMicroTile = S::kMicro;
-  using Acc = TileAccOf<S::kMicro>;
+  using Acc = SharedTileOf<S::kMicro>;
   using Shared = NoShared;
   static constexpr std::size_t kDynamicShared = tc_shared_bytes<S>();
   static constexpr int kMinBlocks = 2;  // caps registers at 128: two blocks per SM
   IMX_DEVICE void tile(int64_t r0, int64_t c0, Shared&, Acc& acc) const {
-    tc_multiply_tile<S>(global, local, r0, c0, 0, global.depth, bf16, acc);
+    acc = tc_multiply_tile_shared<S>(global, local, r0, c0, 0, global.depth, bf16);
   }
 };
 

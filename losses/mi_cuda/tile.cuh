@@ -55,6 +55,7 @@ using SharedTiles = SharedTilesOf<kMicro>;
 template <int M>
 struct TileAccOf {
   float v[M][M];
+  IMX_DEVICE float at(int x, int y) const { return v[x][y]; }
 };
 using TileAcc = TileAccOf<kMicro>;
 
@@ -63,6 +64,16 @@ IMX_DEVICE int tile_ty() { return static_cast<int>(threadIdx.x) / kTileSide; }
 // Offsets inside the tile of this thread's a-th row and b-th column.
 IMX_DEVICE int micro_row(int a) { return tile_ty() + kTileSide * a; }
 IMX_DEVICE int micro_col(int b) { return tile_tx() + kTileSide * b; }
+
+// A (16 M)-square output tile left row-major in shared memory (the tensor-core sweeps,
+// tc_tile.cuh): the epilogues read this thread's outputs there with the same at(x, y) as from a
+// TileAccOf, instead of 16 M x M of them held in registers.
+template <int M>
+struct SharedTileOf {
+  const float* tile;  // element (i, j) of the tile at tile[i * ld + j]
+  int ld;
+  IMX_DEVICE float at(int x, int y) const { return tile[micro_row(x) * ld + micro_col(y)]; }
+};
 
 // Stage [i0, i0 + kRows) x [k0, k0 + kTileK) of `op` into dst[k][i], zeros outside the operand
 // or past k_end. Consecutive threads read consecutive addresses of whichever index is

@@ -42,6 +42,9 @@ struct KernelTuning {
   // shape: 32 where 64 x 64 float32 tiles would make fewer blocks than an H200 has SMs; 128 for
   // the tensor-core sweep where its grid has at least 2 x 132 blocks.
   int sweep_tile = 0;
+  // Side of the tensor-core products' tiles (dL, dG, the unfused S; tf32/bf16 only): 64 or 128;
+  // 0 = by shape: 128 where the product's own 128 x 128 grid has at least 2 x 132 blocks.
+  int product_tile = 0;
 };
 
 // Exact bytes the call needs for the given problem and tuning (the formula is in README.md).

@@ -36,6 +36,9 @@ struct Plan {
   int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused, scores: all C)
   int dg_splits = 1;        // split-K of dG = dS L over a chunk (1 without the products)
   Precision precision = Precision::fp32;  // of every product
+  // Output tile sides of the products (64, or 128 on tensor cores): S = G L^T of the unfused
+  // path, dL = dS^T G, dG = dS L.
+  int s_tile = kTileM, dl_tile = kTileM, dg_tile = kTileM;
   int64_t dg_split_depth = 0;
   // Byte offsets of the regions in the workspace; `bytes` is the total.
   std::size_t loss = 0, pointwise_partials = 0, row_partials = 0, pos_scores = 0, group_lse = 0,

@@ -1,10 +1,11 @@
 // The tensor-core version of the tile product of tile.cuh: the same square output tiles of
-// out[i][j] = sum_k A(i,k) B(j,k) over the same Operand views, handed over in the same TileAccOf
-// layout, so every epilogue (and the product kernels' stores) work unchanged.
+// out[i][j] = sum_k A(i,k) B(j,k) over the same Operand views, read in the same thread layout
+// as a TileAccOf (by at(x, y)), so every epilogue (and the product kernels' stores) work
+// unchanged.
 //
 //  * One mainloop, a template over the tile shape (TcShape: side, stage depth, stages):
 //    TcTile64 (64 x 64, stages of depth 32, 3 in flight) and TcTile128 (128 x 128, depth 16,
-//    4 stages), which the plan picks for large fused sweeps (plan.cu).
+//    4 stages), which the plan picks for large fused sweeps and products (plan.cu).
 //  * Inputs stay float32 in memory and are rounded when they reach the tensor cores: tf32
 //    (wmma::__float_to_tf32 on each fragment slot) or bf16 (the float stage is converted into a bf16
 //    copy); accumulation is float32 in both.
@@ -14,11 +15,12 @@
 //  * 8 warps in a 4 x 2 grid: warp w owns rows (side / 4) (w / 2) .. and columns (side / 2)
 //    (w % 2) .. of the tile as kFragRows x kFragCols accumulator fragments of 16 x 16 (1 x 2 for
 //    64 x 64, 2 x 4 for 128 x 128).
-//  * The accumulators go through shared memory (store_matrix_sync) into TileAccOf: no code
-//    depends on how the hardware spreads a fragment over lanes (the emulation scrambles it).
-//    That tile buffer overlays the float stages (dead once the mainloop ends), behind barriers.
+//  * The accumulators go through shared memory (store_matrix_sync), where the epilogues and
+//    the product stores read them (SharedTileOf, the TileAccOf thread layout): no code depends
+//    on how the hardware spreads a fragment over lanes (the emulation scrambles it). That tile
+//    buffer overlays the float stages (dead once the mainloop ends), behind barriers.
 //
-// Shared memory: TcSharedOf<S> in the kernel's dynamic shared memory (S::kSharedBytes: 64.1 KiB
+// Shared memory: TcSharedOf<S> in the kernel's dynamic shared memory (tc_shared_bytes<S>(): 64.1 KiB
 // for 64 x 64, 92.1 KiB for 128 x 128, with the alignment slack), so two blocks fit an SM
 // (228 KiB, 1 KiB reserved per block) with registers capped at 128 (65536 / (2 * 256)).
 #pragma once
@@ -270,25 +272,17 @@ IMX_DEVICE void tc_mainloop(const Operand<kAC>& a, const Operand<kBC>& b, int64_
 
 // The S::kSide-square tile at (i0, j0) of A B^T over depth [k_begin, k_end) in tf32 or bf16
 // (fp32 is multiply_tile's), left row-major in shared memory: the returned view stays valid
-// until the next call. Every thread of the block calls it with the same arguments (barriers).
-// Each precision's accumulators live only in its own branch.
+// until the next call, and readers (a sweep's epilogue, a product's store) read it there rather
+// than holding the tile in registers. Every thread of the block calls it with the same
+// arguments (barriers). Each precision's accumulators live only in its own branch.
 template <class S, bool kAC, bool kBC>
-IMX_DEVICE SharedTileOf<S::kMicro> tc_multiply_tile_shared(const Operand<kAC>& a, const Operand<kBC>& b, int64_t i0,
-                                                           int64_t j0, int64_t k_begin, int64_t k_end, bool bf16) {
+IMX_DEVICE SharedTileOf<S::kMicro> tc_multiply_tile(const Operand<kAC>& a, const Operand<kBC>& b, int64_t i0,
+                                                    int64_t j0, int64_t k_begin, int64_t k_end, bool bf16) {
   TcSharedOf<S>& sm = tc_shared<S>();
   __syncthreads();  // the previous tile, which the first copies overwrite (it overlays the stages), is read
   if (bf16) tc_mainloop<S, true>(a, b, i0, j0, k_begin, k_end, sm);
   else tc_mainloop<S, false>(a, b, i0, j0, k_begin, k_end, sm);
   return SharedTileOf<S::kMicro>{&sm.u.acc[0][0], S::kAccLd};
-}
-
-// The same tile into this thread's registers (TileAccOf layout), for the product kernels.
-template <class S, bool kAC, bool kBC>
-IMX_DEVICE void tc_multiply_tile(const Operand<kAC>& a, const Operand<kBC>& b, int64_t i0, int64_t j0,
-                                 int64_t k_begin, int64_t k_end, bool bf16, TileAccOf<S::kMicro>& out) {
-  const SharedTileOf<S::kMicro> tile = tc_multiply_tile_shared<S>(a, b, i0, j0, k_begin, k_end, bf16);
-  for (int x = 0; x < S::kMicro; ++x)
-    for (int y = 0; y < S::kMicro; ++y) out.v[x][y] = tile.at(x, y);
 }
 
 // Fused sweeps on tensor cores: S[r][c] = <G[r], L[c]> in tf32 or bf16, tiles of shape S. The
@@ -305,7 +299,7 @@ struct TensorCoreScores {
   static constexpr std::size_t kDynamicShared = tc_shared_bytes<S>();
   static constexpr int kMinBlocks = 2;  // caps registers at 128: two blocks per SM
   IMX_DEVICE void tile(int64_t r0, int64_t c0, Shared&, Acc& acc) const {
-    acc = tc_multiply_tile_shared<S>(global, local, r0, c0, 0, global.depth, bf16);
+    acc = tc_multiply_tile<S>(global, local, r0, c0, 0, global.depth, bf16);
   }
 };
 

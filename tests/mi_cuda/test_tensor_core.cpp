@@ -122,12 +122,14 @@ TEST_CASE("tensor cores: every thread schedule, bit for bit", "[mi_cuda][tensor_
 }
 #endif
 
-// The 128 x 128 tensor-core sweep tile (tc_tile.cuh: TcTile128, stages of depth 16, four in
-// flight), forced by KernelTuning::sweep_tile = 128 (the plan picks it only at large shapes,
-// test_plan.cpp): the same budget at odd sizes. D = 37: misaligned rows, a partial third stage;
+// The 128 x 128 tensor-core tile (tc_tile.cuh: TcTile128, stages of depth 16, four in flight),
+// forced by KernelTuning::sweep_tile = 128 (the fused sweeps) and product_tile = 128 (dL, dG,
+// the unfused S; the plan picks either only at large shapes, test_plan.cpp): the same budget
+// at odd sizes, fused with 128 x 128 sweeps and 64 x 64 products (the large plan's mix) or
+// 128 x 128 products too, and unfused with 128 x 128 products. D = 37: misaligned rows, a partial third stage;
 // D = 100: seven stages through a four-stage ring; D = 64: aligned 16-byte copies and exactly
 // four stages. R = 135 and 131: two row tiles, the second nearly empty; C up to 393: partial
-// column tiles. Each call in order and under a random schedule, which must agree bit for bit.
+// column tiles. The first call in order and under a random schedule, which must agree bit for bit.
 std::vector<Problem> large_tile_problems() {
   if (kSanitized) return {{3, 5, 37, 2}};
   return {{7, 9, 37, 3}, {45, 5, 100, 3}, {131, 3, 64, 1}};
@@ -163,7 +165,7 @@ void check_same_bits(const Outcome<float>& a, const Outcome<float>& b) {
   CHECK(std::memcmp(a.dglobal.data(), b.dglobal.data(), a.dglobal.size() * sizeof(float)) == 0);
 }
 
-TEST_CASE("tensor cores, 128 x 128 sweep tiles: within twice the plain same-precision error",
+TEST_CASE("tensor cores, 128 x 128 tiles: within twice the plain same-precision error",
           "[mi_cuda][tensor_core][tile128]") {
   const std::vector<Estimator> family =
       kSanitized ? std::vector<Estimator>{Estimator::jsd, Estimator::infonce}
@@ -192,12 +194,26 @@ TEST_CASE("tensor cores, 128 x 128 sweep tiles: within twice the plain same-prec
         Request forward = req;
         forward.grad_local = forward.grad_global = false;
         check_budget(run_device(Impl::fused, pb, e, L, G, forward), exact, plain, false);
+        // 128 x 128 products as well: fused (dL, dG) and unfused (S, dL, dG). (The sanitized
+        // builds see them in the next test case.)
+        if (kSanitized) continue;
+        Request products = req;
+        products.tuning.product_tile = 128;
+        {
+          INFO("fused, 128 x 128 products");
+          check_budget(run_device(Impl::fused, pb, e, L, G, products), exact, plain);
+        }
+        products.tuning.sweep_tile = 0;
+        {
+          INFO("unfused, 128 x 128 products");
+          check_budget(run_device(Impl::unfused, pb, e, L, G, products), exact, plain);
+        }
       }
     }
   }
 }
 
-TEST_CASE("tensor cores, 128 x 128 sweep tiles: split columns, dS chunks, every schedule",
+TEST_CASE("tensor cores, 128 x 128 tiles: split columns, dS chunks, split dG, every schedule",
           "[mi_cuda][tensor_core][tile128]") {
   // (The sanitized builds' tiny case is the 64 x 64 test's, data and 7-column chunks included:
   // at D = 9 some data round luckily, below half the plain error, which check_budget refuses.)
@@ -214,8 +230,8 @@ TEST_CASE("tensor cores, 128 x 128 sweep tiles: split columns, dS chunks, every 
       Request req;
       req.grad_scale = -2.5f;
       // 3 column splits (a split may get no tile), 150-column dS chunks (a chunk ends inside a
-      // 128-column tile), split dG.
-      req.tuning = {3, chunk, 3, m.precision, 128};
+      // 128-column tile), split dG; 128 x 128 sweeps and products.
+      req.tuning = {3, chunk, 3, m.precision, 128, 128};
       Outcome<float> first{};
       bool have_first = false;
       for (const std::string& schedule : schedule_names()) {

@@ -4,9 +4,11 @@
 //   LseStatsEpilogue  - dv/infoNCE forward: per-row online log-sum-exp over the negatives, and
 //                       the positive scores (the only ones the loss needs individually);
 //   LseGradEpilogue   - dv/infoNCE backward: dS from the row statistics N and a.
-// Each is copied into registers by every thread (its state covers the thread's kM <= kMicro
+// Each is copied into registers by every thread (its state covers the thread's kM <= kLargeMicro
 // rows); begin/tile/finish are called by every thread of the block (finish may contain
-// barriers), with the sweep's tile (kM, tiles of 16 kM x 16 kM: 64 x 64 or 32 x 32).
+// barriers), with the sweep's tile (kM, tiles of 16 kM x 16 kM: 128 x 128, 64 x 64 or 32 x 32),
+// whose outputs tile() reads by acc.at(x, y) from a TileAccOf<kM> (registers) or a
+// SharedTileOf<kM> (the tensor-core sweeps' tile in shared memory).
 #pragma once
 #include "losses/mi_cuda/tile.cuh"
 
@@ -49,8 +51,8 @@ struct PointwiseEpilogue {
   template <int kM>
   IMX_DEVICE void begin(int64_t) { pos = neg = 0.0; }
 
-  template <int kM>
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAccOf<kM>& acc) {
+  template <int kM, class Acc>
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const Acc& acc) {
     const RowImages<kM> rows(g, r0);
     const ColImages<kM> cols(g, c0, c_end);
     const float pos_scale = grad_scale * float(g.inv_npos), neg_scale = grad_scale * float(g.inv_nneg);
@@ -60,7 +62,7 @@ struct PointwiseEpilogue {
       const int64_t r = r0 + micro_row(x);
       for (int y = 0; y < kM; ++y) {
         if (cols.image[y] < 0) continue;
-        const float s = acc.v[x][y];
+        const float s = acc.at(x, y);
         const bool positive = rows.image[x] == cols.image[y];
         if (positive) tile_pos += M::pos(s);
         else tile_neg += M::neg(s);
@@ -89,15 +91,16 @@ struct LseStatsEpilogue {
   float* pos_scores;             // [R][P]: positive p of row r at r * P + p
   float* store;                  // null, or every score s[r][c] to store[r * C + c] (the fused
                                  // backward's stored S when the whole matrix fits its dS buffer)
-  LsePart<float> row[kMicro];    // this thread's share of its rows' negatives (kM used)
+  LsePart<float> row[kLargeMicro];  // this thread's share of its rows' negatives (kM used)
 
   template <int kM>
   IMX_DEVICE void begin(int64_t) {
+    static_assert(kM <= kLargeMicro, "the row state covers kLargeMicro rows");
     for (int x = 0; x < kM; ++x) row[x] = LsePart<float>{0.0f, 0.0f};
   }
 
-  template <int kM>
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAccOf<kM>& acc) {
+  template <int kM, class Acc>
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const Acc& acc) {
     const RowImages<kM> rows(g, r0);
     const ColImages<kM> cols(g, c0, c_end);
     for (int x = 0; x < kM; ++x) {
@@ -107,7 +110,7 @@ struct LseStatsEpilogue {
       bool any = false;
       for (int y = 0; y < kM; ++y) {
         if (cols.image[y] < 0) continue;
-        const float s = acc.v[x][y];
+        const float s = acc.at(x, y);
         if (store != nullptr) store[r * g.C + c0 + micro_col(y)] = s;
         if (rows.image[x] == cols.image[y]) {
           pos_scores[r * g.P + (c0 + micro_col(y) - rows.image[x] * g.P)] = s;
@@ -119,7 +122,7 @@ struct LseStatsEpilogue {
       if (!any) continue;
       float tile_sum = 0.0f;
       for (int y = 0; y < kM; ++y)
-        if (cols.image[y] >= 0 && rows.image[x] != cols.image[y]) tile_sum += math::exp(acc.v[x][y] - tile_max);
+        if (cols.image[y] >= 0 && rows.image[x] != cols.image[y]) tile_sum += math::exp(acc.at(x, y) - tile_max);
       row[x] = merge_lse(row[x], LsePart<float>{tile_max, tile_sum});
     }
   }
@@ -145,10 +148,11 @@ struct LseGradEpilogue {
   float* ds;                  // dS[r][c - ds_c0] at ds + r * ld_ds
   int64_t ld_ds, ds_c0;
   float grad_scale;
-  float N[kMicro], a[kMicro];
+  float N[kLargeMicro], a[kLargeMicro];  // kM used
 
   template <int kM>
   IMX_DEVICE void begin(int64_t r0) {
+    static_assert(kM <= kLargeMicro, "the row state covers kLargeMicro rows");
     for (int x = 0; x < kM; ++x) {
       const int64_t r = r0 + micro_row(x);
       N[x] = r < g.R ? group_lse[r] : 0.0f;
@@ -156,8 +160,8 @@ struct LseGradEpilogue {
     }
   }
 
-  template <int kM>
-  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const TileAccOf<kM>& acc) {
+  template <int kM, class Acc>
+  IMX_DEVICE void tile(int64_t r0, int64_t c0, int64_t c_end, const Acc& acc) {
     const RowImages<kM> rows(g, r0);
     const ColImages<kM> cols(g, c0, c_end);
     const float pos_scale = -grad_scale * float(g.inv_npos);
@@ -166,7 +170,7 @@ struct LseGradEpilogue {
       const int64_t r = r0 + micro_row(x);
       for (int y = 0; y < kM; ++y) {
         if (cols.image[y] < 0) continue;
-        const float s = acc.v[x][y];
+        const float s = acc.at(x, y);
         // Negatives: a e^{s - N}, where s <= N (N is a log-sum-exp over them): no overflow.
         ds[r * ld_ds + (c0 + micro_col(y) - ds_c0)] = rows.image[x] == cols.image[y]
                                                            ? pos_scale * M::dlink(N[x] - s)

@@ -42,11 +42,12 @@ void combine_lse(Estimator e, const Plan& plan, const Workspace& ws, float* loss
 // out (a.rows x b.rows, leading dimension ld_out) = A B^T, or out += A B^T when `accumulate`.
 // With splits > 1 the depth is cut into pieces of split_depth (a multiple of kTileK) whose
 // products go to `partials` (splits x a.rows x b.rows) and are then summed in a fixed order.
-// precision: exact float32 (tile.cuh) or tensor cores (tc_tile.cuh).
+// precision: exact float32 (tile.cuh) or tensor cores (tc_tile.cuh); tile: the output tile's
+// side, 64 or (tensor cores only) 128.
 template <bool kADepthContiguous, bool kBDepthContiguous>
 void product(const Operand<kADepthContiguous>& a, const Operand<kBDepthContiguous>& b, float* out,
              int64_t ld_out, bool accumulate, int splits, int64_t split_depth, float* partials,
-             Precision precision, cudaStream_t stream);
+             Precision precision, int tile, cudaStream_t stream);
 
 // Raises a kernel's dynamic shared memory limit when it needs more than the default 48 KiB
 // (both builds enforce the limit). A host-side attribute write, no synchronization.

@@ -37,10 +37,14 @@ struct KernelTuning {
   int64_t chunk_cols = 0;  // fused backward: columns of dS formed per chunk
   int dg_splits = 0;       // split-K of the dG product over a chunk's columns; <= 64
   Precision precision = Precision::fp32;
-  // Side of the sweeps' score tiles: 64, or 32 (exact float32 score sources only: the fused
-  // fp32 sweeps and every sweep over a stored S); 0 = by shape (32 where 64 x 64 tiles would
-  // make fewer blocks than an H200 has SMs).
+  // Side of the sweeps' score tiles: 64; 32 (exact float32 score sources only: the fused fp32
+  // sweeps and every sweep over a stored S); 128 (the fused tf32/bf16 sweeps only). 0 = by
+  // shape: 32 where 64 x 64 float32 tiles would make fewer blocks than an H200 has SMs; 128 for
+  // the tensor-core sweep where its grid has at least 2 x 132 blocks.
   int sweep_tile = 0;
+  // Side of the tensor-core products' tiles (dL, dG, the unfused S; tf32/bf16 only): 64 or 128;
+  // 0 = by shape: 128 where the product's own 128 x 128 grid has at least 2 x 132 blocks.
+  int product_tile = 0;
 };
 
 // Exact bytes the call needs for the given problem and tuning (the formula is in README.md).

@@ -31,8 +31,14 @@ void check_tuning(const KernelTuning& t) {
   if (t.dg_splits < 0 || t.dg_splits > 64)
     throw std::invalid_argument("mi_cuda: KernelTuning::dg_splits must be in [0, 64], got " +
                                 std::to_string(t.dg_splits));
-  if (t.sweep_tile != 0 && t.sweep_tile != 32 && t.sweep_tile != 64)
-    throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile must be 0, 32 or 64, got " +
+  if (t.product_tile != 0 && t.product_tile != 64 && t.product_tile != 128)
+    throw std::invalid_argument("mi_cuda: KernelTuning::product_tile must be 0, 64 or 128, got " +
+                                std::to_string(t.product_tile));
+  if (t.product_tile == 128 && t.precision == Precision::fp32)
+    throw std::invalid_argument("mi_cuda: KernelTuning::product_tile 128 needs tf32 or bf16 (the float32 product has "
+                                "64 x 64 tiles)");
+  if (t.sweep_tile != 0 && t.sweep_tile != 32 && t.sweep_tile != 64 && t.sweep_tile != 128)
+    throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile must be 0, 32, 64 or 128, got " +
                                 std::to_string(t.sweep_tile));
 }
 
@@ -43,24 +49,47 @@ int column_splits(int64_t row_tiles, int64_t col_tiles, const KernelTuning& t) {
   return static_cast<int>(std::clamp<int64_t>(ceil_div(kTargetBlocks, row_tiles), 1, std::min<int64_t>(col_tiles, 65535)));
 }
 
-// The sweeps' tile. 64 x 64 keeps the most reuse per staged value; but a problem whose
-// 64 x 64 grid (row tiles x column splits, at most one split per column tile) has fewer blocks
-// than the device has SMs leaves SMs idle for the whole sweep (B = 64, P = 64: R = 64, C = 4096,
-// one row of 64 tiles, 64 blocks for 132 SMs), so it takes 32 x 32 tiles there (2 x 128 tiles,
-// 256 blocks). A function of the shape, like everything in the plan. The tensor-core sweep
-// (fused tf32/bf16) has 64 x 64 tiles only.
+// Blocks of a sweep grid of square tiles of `side` (row tiles x column splits).
+int64_t sweep_grid(const Geometry& g, int64_t side, const KernelTuning& t) {
+  const int64_t row_tiles = ceil_div(g.R, side);
+  return row_tiles * column_splits(row_tiles, ceil_div(g.C, side), t);
+}
+
+// The sweeps' tile, a function of the shape like everything in the plan.
+//  * Exact float32 sources: 64 x 64 keeps the most reuse per staged value; but a problem whose
+//    64 x 64 grid (row tiles x column splits, at most one split per column tile) has fewer
+//    blocks than the device has SMs leaves SMs idle for the whole sweep (B = 64, P = 64:
+//    R = 64, C = 4096, one row of 64 tiles, 64 blocks for 132 SMs), so it takes 32 x 32 tiles
+//    there (2 x 128 tiles, 256 blocks).
+//  * The tensor-core sweep (fused tf32/bf16): 128 x 128 (twice the reuse of every staged value)
+//    when its grid still gives every SM its two resident blocks (>= 2 x 132 blocks: B = 512,
+//    P = 225 is 4 row tiles x 132 splits = 528), else 64 x 64. No 32 x 32 tensor-core tile.
 int sweep_micro(Path path, const Geometry& g, const KernelTuning& t) {
-  const bool small_possible = path != Path::fused || t.precision == Precision::fp32;
+  const bool tensor_cores = path == Path::fused && t.precision != Precision::fp32;
+  if (t.sweep_tile == 128) {
+    if (!tensor_cores)
+      throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile 128 needs the fused path in tf32 or bf16 (the "
+                                  "float32 sweeps have 32 x 32 and 64 x 64 tiles)");
+    return kLargeMicro;
+  }
   if (t.sweep_tile == 32) {
-    if (!small_possible)
+    if (tensor_cores)
       throw std::invalid_argument("mi_cuda: KernelTuning::sweep_tile 32 needs fp32 (the tensor-core sweep has 64 x 64 "
-                                  "tiles)");
+                                  "and 128 x 128 tiles)");
     return kSmallMicro;
   }
-  if (t.sweep_tile == 64 || !small_possible) return kMicro;
-  const int64_t row_tiles = ceil_div(g.R, kTileM);
-  const int64_t blocks = row_tiles * column_splits(row_tiles, ceil_div(g.C, kTileN), t);
-  return blocks < kDeviceSMs ? kSmallMicro : kMicro;
+  if (t.sweep_tile == 64) return kMicro;
+  if (tensor_cores) return sweep_grid(g, kTileSide * kLargeMicro, t) >= 2 * kDeviceSMs ? kLargeMicro : kMicro;
+  return sweep_grid(g, kTileM, t) < kDeviceSMs ? kSmallMicro : kMicro;
+}
+
+// A tensor-core product's tile for a rows x cols output: 128 x 128 where that grid alone (before
+// any depth split) gives every SM its two resident blocks, else 64 x 64; float32: 64 x 64.
+int product_tile(int64_t rows, int64_t cols, const KernelTuning& t) {
+  if (t.precision == Precision::fp32) return kTileM;
+  if (t.product_tile != 0) return t.product_tile;
+  constexpr int64_t kLarge = kTileSide * kLargeMicro;
+  return ceil_div(rows, kLarge) * ceil_div(cols, kLarge) >= 2 * kDeviceSMs ? int(kLarge) : kTileM;
 }
 
 // The fused backward's chunk: all columns when R*C scores fit kChunkScores, else the widest
@@ -105,11 +134,14 @@ Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, 
   p.row_tiles = ceil_div(R, side);
   p.splits = column_splits(p.row_tiles, ceil_div(C, side), tuning);
   p.chunk_cols = path == Path::fused ? chunk_columns(p.g, tuning) : C;
+  p.s_tile = product_tile(R, C, tuning);
+  p.dl_tile = product_tile(p.chunk_cols, p.g.D, tuning);
+  p.dg_tile = product_tile(R, p.g.D, tuning);
 
   if (with_grads && path != Path::scores) {
     // dG = dS L sums over a chunk's columns; its output (R x D) alone may be too few tiles to
     // fill the device, so the sum is split (partials reduced in a fixed order afterwards).
-    const int64_t out_tiles = ceil_div(R, kTileM) * ceil_div(p.g.D, kTileN);  // 64 x 64 product tiles
+    const int64_t out_tiles = ceil_div(R, p.dg_tile) * ceil_div(p.g.D, p.dg_tile);
     int64_t splits = tuning.dg_splits > 0
                          ? tuning.dg_splits
                          : std::clamp<int64_t>(std::min(ceil_div(kTargetBlocks, out_tiles),
@@ -149,11 +181,11 @@ Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, 
 int64_t sweep_blocks(const Plan& plan) { return plan.row_tiles * plan.splits; }
 
 int64_t dl_blocks(const Plan& plan) {
-  return plan.grads ? ceil_div(plan.chunk_cols, kTileM) * ceil_div(plan.g.D, kTileN) : 0;
+  return plan.grads ? ceil_div(plan.chunk_cols, plan.dl_tile) * ceil_div(plan.g.D, plan.dl_tile) : 0;
 }
 
 int64_t dg_blocks(const Plan& plan) {
-  return plan.grads ? ceil_div(plan.g.R, kTileM) * ceil_div(plan.g.D, kTileN) * plan.dg_splits : 0;
+  return plan.grads ? ceil_div(plan.g.R, plan.dg_tile) * ceil_div(plan.g.D, plan.dg_tile) * plan.dg_splits : 0;
 }
 
 Workspace carve_workspace(const Plan& plan, void* workspace, std::size_t workspace_bytes, const char* who) {

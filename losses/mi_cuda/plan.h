@@ -29,12 +29,16 @@ struct Plan {
   Geometry g;
   bool pointwise = false;   // an f-divergence (one sweep) rather than dv/infoNCE
   bool grads = false;
-  int sweep_micro = kMicro; // the sweeps' tile: 16 * sweep_micro square (kMicro: 64, kSmallMicro: 32)
+  int sweep_micro = kMicro; // the sweeps' tile: 16 * sweep_micro square (kMicro: 64, kSmallMicro: 32,
+                            // kLargeMicro: 128, tensor cores only)
   int64_t row_tiles = 0;    // ceil(R / sweep tile side): grid x of every sweep
   int splits = 0;           // column splits: grid y of every sweep
   int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused, scores: all C)
   int dg_splits = 1;        // split-K of dG = dS L over a chunk (1 without the products)
   Precision precision = Precision::fp32;  // of every product
+  // Output tile sides of the products (64, or 128 on tensor cores): S = G L^T of the unfused
+  // path, dL = dS^T G, dG = dS L.
+  int s_tile = kTileM, dl_tile = kTileM, dg_tile = kTileM;
   int64_t dg_split_depth = 0;
   // Byte offsets of the regions in the workspace; `bytes` is the total.
   std::size_t loss = 0, pointwise_partials = 0, row_partials = 0, pos_scores = 0, group_lse = 0,

@@ -43,13 +43,13 @@ void gradient_products(const Plan& plan, const Workspace& ws, const Call& call, 
   const int64_t width = c1 - c0;
   if (call.grad_local != nullptr) {
     product(Operand<false>{ds, ld_ds, width, g.R}, Operand<false>{call.global, g.D, g.D, g.R},
-            call.grad_local + c0 * g.D, g.D, false, 1, g.R, nullptr, plan.precision, call.stream);
+            call.grad_local + c0 * g.D, g.D, false, 1, g.R, nullptr, plan.precision, plan.dl_tile, call.stream);
   }
   if (call.grad_global != nullptr) {
     const int splits = static_cast<int>(ceil_div(width, plan.dg_split_depth));
     product(Operand<true>{ds, ld_ds, g.R, width}, Operand<false>{call.local + c0 * g.D, g.D, g.D, width},
             call.grad_global, g.D, /*accumulate=*/c0 > 0, splits, plan.dg_split_depth, ws.dg_partials,
-            plan.precision, call.stream);
+            plan.precision, plan.dg_tile, call.stream);
   }
 }
 
@@ -107,7 +107,7 @@ float* run_path(Path path, const Problem& pb, Estimator e, const float* local, c
     run_estimator(plan, ws, call, ScoreSource{global, local, nullptr, plan.precision}, ws.scores, plan.chunk_cols);
   } else {
     product(Operand<true>{global, g.D, g.R, g.D}, Operand<true>{local, g.D, g.C, g.D}, ws.scores, g.C, false, 1,
-            g.D, nullptr, plan.precision, stream);
+            g.D, nullptr, plan.precision, plan.s_tile, stream);
     run_estimator(plan, ws, call, ScoreSource{global, local, ws.scores, plan.precision}, ws.scores, g.C);
   }
   return call.loss;

@@ -1,4 +1,4 @@
-// The sweep: one kernel body that walks the score matrix in kTileM x kTileN tiles and hands each
+// The sweep: one kernel body that walks the score matrix in square tiles (32, 64 or 128) and hands each
 // tile to an epilogue (epilogues.cuh). Grid: x = row tiles, y = column splits; the block
 // (x, y) takes the y-th contiguous share of the column tiles of [c_begin, c_end), so a few
 // hundred blocks cover any width and per-block state stays O(rows) (flash-decoding style:
@@ -25,7 +25,7 @@ IMX_KERNEL void __launch_bounds__(kTileThreads, Source::kMinBlocks)
   for (int64_t t = first; t < last; ++t) {
     const int64_t c0 = c_begin + t * kSide;
     source.tile(r0, c0, sm, acc);
-    ep.tile(r0, c0, c_end, acc);
+    ep.template tile<M>(r0, c0, c_end, acc);
   }
   ep.template finish<M>(r0);
 }
@@ -40,22 +40,28 @@ void launch_sweep(const Source& source, const Epilogue& epilogue, int64_t row_ti
                                                                                                   c_begin, c_end);
 }
 
-// Calls f(source) with the tile source that `s` describes, in the plan's sweep tile (the
-// tensor-core source has only the 64 x 64 one; make_plan never picks another for it).
+// Calls f(source) with the tile source that `s` describes, in the plan's sweep tile: 32 or 64
+// for the exact float32 products, 64 or 128 for the tensor-core one (make_plan picks no other).
+// A stored S is read in any of the three: 128 when the fused dv/infoNCE backward reads the S
+// its 128 x 128 statistics sweep kept (run.cu), over the same grid.
 template <class F>
 void with_score_source(const Plan& plan, const ScoreSource& s, F&& f) {
   const Geometry& g = plan.g;
   const Operand<true> global{s.global, g.D, g.R, g.D}, local{s.local, g.D, g.C, g.D};
-  const bool small = plan.sweep_micro == kSmallMicro;
+  const int m = plan.sweep_micro;
   if (s.scores != nullptr) {
-    if (small) f(StoredScores<kSmallMicro>{s.scores, g.C, g.R, g.C});
-    else f(StoredScores<kMicro>{s.scores, g.C, g.R, g.C});
+    if (m == kSmallMicro) f(StoredScores<kSmallMicro>{s.scores, g.C, g.R, g.C});
+    else if (m == kMicro) f(StoredScores<kMicro>{s.scores, g.C, g.R, g.C});
+    else f(StoredScores<kLargeMicro>{s.scores, g.C, g.R, g.C});
   } else if (s.precision == Precision::fp32) {
-    if (small) f(ComputedScores<kSmallMicro>{global, local});
-    else f(ComputedScores<kMicro>{global, local});
+    if (m == kSmallMicro) f(ComputedScores<kSmallMicro>{global, local});
+    else if (m == kMicro) f(ComputedScores<kMicro>{global, local});
+    else throw std::logic_error("mi_cuda: the float32 sweeps have 32 or 64 tiles");
   } else {
-    if (small) throw std::logic_error("mi_cuda: the tensor-core sweep has 64 x 64 tiles only");
-    f(TensorCoreScores{global, local, s.precision == Precision::bf16});
+    const bool bf16 = s.precision == Precision::bf16;
+    if (m == kLargeMicro) f(TensorCoreScores<TcTile128>{global, local, bf16});
+    else if (m == kMicro) f(TensorCoreScores<TcTile64>{global, local, bf16});
+    else throw std::logic_error("mi_cuda: the tensor-core sweep has 64 or 128 tiles");
   }
 }
 

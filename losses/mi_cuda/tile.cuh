@@ -7,7 +7,8 @@
 // tx = t % 16 and ty = t / 16. The 16 threads that share a row of outputs are 16 consecutive
 // lanes of one warp, so row statistics reduce with shuffles. M = kMicro = 4 gives the 64 x 64
 // tiles of every product; the fp32 sweeps also have M = kSmallMicro = 2 (32 x 32 tiles), which
-// the plan picks when 64 x 64 tiles would leave SMs idle (plan.cu: B = 64, P = 64 is 64 tiles).
+// the plan picks when 64 x 64 tiles would leave SMs idle (plan.cu: B = 64, P = 64 is 64 tiles),
+// and the tensor-core sweeps M = kLargeMicro = 8 (128 x 128 tiles) for large problems.
 //
 // Exact float32 on CUDA cores; tc_tile.cuh is the tensor-core (tf32, bf16) version.
 #pragma once
@@ -25,6 +26,7 @@ constexpr int kTileSide = 16;  // threads along each side of the tile
 constexpr int kTileThreads = kTileSide * kTileSide;
 constexpr int kMicro = kTileM / kTileSide;  // outputs per thread along each side
 constexpr int kSmallMicro = 2;              // the small sweep tile: 32 x 32
+constexpr int kLargeMicro = 8;              // the large tensor-core sweep tile: 128 x 128 (tc_tile.cuh)
 static_assert(kTileM == kTileN && kMicro * kTileSide == kTileN, "square tiles, whole micro-tiles");
 // Padding of the shared rows: the depth-major stores of a k-contiguous operand then hit
 // different banks.
@@ -53,6 +55,7 @@ using SharedTiles = SharedTilesOf<kMicro>;
 template <int M>
 struct TileAccOf {
   float v[M][M];
+  IMX_DEVICE float at(int x, int y) const { return v[x][y]; }
 };
 using TileAcc = TileAccOf<kMicro>;
 
@@ -61,6 +64,16 @@ IMX_DEVICE int tile_ty() { return static_cast<int>(threadIdx.x) / kTileSide; }
 // Offsets inside the tile of this thread's a-th row and b-th column.
 IMX_DEVICE int micro_row(int a) { return tile_ty() + kTileSide * a; }
 IMX_DEVICE int micro_col(int b) { return tile_tx() + kTileSide * b; }
+
+// A (16 M)-square output tile left row-major in shared memory (the tensor-core sweeps,
+// tc_tile.cuh): the epilogues read this thread's outputs there with the same at(x, y) as from a
+// TileAccOf, instead of 16 M x M of them held in registers.
+template <int M>
+struct SharedTileOf {
+  const float* tile;  // element (i, j) of the tile at tile[i * ld + j]
+  int ld;
+  IMX_DEVICE float at(int x, int y) const { return tile[micro_row(x) * ld + micro_col(y)]; }
+};
 
 // Stage [i0, i0 + kRows) x [k0, k0 + kTileK) of `op` into dst[k][i], zeros outside the operand
 // or past k_end. Consecutive threads read consecutive addresses of whichever index is

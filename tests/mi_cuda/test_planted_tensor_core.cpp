@@ -10,6 +10,8 @@
 // to a collective, which it reports); the correct build meets the reference in mi_cuda_tests.
 #include "tests/mi_cuda/mi_cuda_test_util.h"
 
+#include <sstream>
+
 namespace imx::mi::cuda_test {
 namespace {
 
@@ -20,28 +22,34 @@ TEST_CASE("a planted tensor-core bug fails the reference check in every schedule
   for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
     const double ref = reference(pb, e, L, G).loss;
     for (dev::Precision p : {dev::Precision::tf32, dev::Precision::bf16}) {
-      for (const imx::simt::Schedule& schedule : imx::simt::standard_schedules()) {
-        imx::simt::ScopedSchedule scoped(schedule);
-        Request forward_only;
-        forward_only.grad_local = forward_only.grad_global = false;
-        forward_only.tuning.precision = p;
-        double loss = 0;
-        try {
-          loss = run_device(Impl::fused, pb, e, L, G, forward_only).loss;
-        } catch (const std::exception& stopped) {
-          WARN(IMX_MI_PLANTED << ", " << estimator_name(e) << " " << dev::precision_name(p) << " under "
-                              << schedule.to_string() << ": the emulation stopped the kernel: " << stopped.what());
-          // Caught. A kernel stopped mid-flight leaves its fibers unwound only in part, so no
-          // further launch is made in this process.
-          SUCCEED("caught by the emulation");
-          return;
+      for (int tile : {64, 128}) {  // both tensor-core sweep tiles (tc_tile.cuh: TcTile64, TcTile128)
+        for (const imx::simt::Schedule& schedule : imx::simt::standard_schedules()) {
+          imx::simt::ScopedSchedule scoped(schedule);
+          Request forward_only;
+          forward_only.grad_local = forward_only.grad_global = false;
+          forward_only.tuning.precision = p;
+          forward_only.tuning.sweep_tile = tile;
+          const auto what = [&] {
+            std::ostringstream os;
+            os << IMX_MI_PLANTED << ", " << estimator_name(e) << " " << dev::precision_name(p) << " " << tile
+               << " x " << tile << " under " << schedule.to_string();
+            return os.str();
+          };
+          double loss = 0;
+          try {
+            loss = run_device(Impl::fused, pb, e, L, G, forward_only).loss;
+          } catch (const std::exception& stopped) {
+            WARN(what() << ": the emulation stopped the kernel: " << stopped.what());
+            // Caught. A kernel stopped mid-flight leaves its fibers unwound only in part, so no
+            // further launch is made in this process.
+            SUCCEED("caught by the emulation");
+            return;
+          }
+          const double err = rel_err(loss, ref);
+          // Printed so that the failure the harness sees can be quoted (losses/mi_cuda/README.md).
+          WARN(what() << ": fused loss " << loss << " vs reference " << ref << " (relative error " << err << ")");
+          CHECK(!(err <= 1e-2));  // NaN counts as caught; the correct build is within 1e-3
         }
-        const double err = rel_err(loss, ref);
-        // Printed so that the failure the harness sees can be quoted (losses/mi_cuda/README.md).
-        WARN(IMX_MI_PLANTED << ", " << estimator_name(e) << " " << dev::precision_name(p) << " under "
-                            << schedule.to_string() << ": fused loss " << loss << " vs reference " << ref
-                            << " (relative error " << err << ")");
-        CHECK(!(err <= 1e-2));  // NaN counts as caught; the correct build is within 1e-3
       }
     }
   }

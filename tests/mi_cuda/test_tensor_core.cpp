@@ -122,6 +122,130 @@ TEST_CASE("tensor cores: every thread schedule, bit for bit", "[mi_cuda][tensor_
 }
 #endif
 
+// The 128 x 128 tensor-core tile (tc_tile.cuh: TcTile128, stages of depth 16, four in flight),
+// forced by KernelTuning::sweep_tile = 128 (the fused sweeps) and product_tile = 128 (dL, dG,
+// the unfused S; the plan picks either only at large shapes, test_plan.cpp): the same budget
+// at odd sizes, fused with 128 x 128 sweeps and 64 x 64 products (the large plan's mix) or
+// 128 x 128 products too, and unfused with 128 x 128 products. D = 37: misaligned rows, a partial third stage;
+// D = 100: seven stages through a four-stage ring; D = 64: aligned 16-byte copies and exactly
+// four stages. R = 135 and 131: two row tiles, the second nearly empty; C up to 393: partial
+// column tiles. The first call in order and under a random schedule, which must agree bit for bit.
+std::vector<Problem> large_tile_problems() {
+  if (kSanitized) return {{3, 5, 37, 2}};
+  return {{7, 9, 37, 3}, {45, 5, 100, 3}, {131, 3, 64, 1}};
+}
+
+// Schedules of the emulation by name (Schedule::parse); one run on a device.
+std::vector<std::string> schedule_names() {
+#if defined(IMX_SIMT_EMU)
+  std::vector<std::string> names;
+  for (const imx::simt::Schedule& schedule : imx::simt::standard_schedules()) names.push_back(schedule.to_string());
+  if (kSanitized) names = {names.front(), names.back()};
+  return names;
+#else
+  return {"device"};
+#endif
+}
+
+template <class F>
+Outcome<float> under_schedule(const std::string& name, F&& f) {
+#if defined(IMX_SIMT_EMU)
+  const imx::simt::ScopedSchedule scoped(imx::simt::Schedule::parse(name));
+#else
+  (void)name;
+#endif
+  return f();
+}
+
+void check_same_bits(const Outcome<float>& a, const Outcome<float>& b) {
+  CHECK(std::memcmp(&a.loss, &b.loss, sizeof(float)) == 0);
+  REQUIRE(a.dlocal.size() == b.dlocal.size());
+  REQUIRE(a.dglobal.size() == b.dglobal.size());
+  CHECK(std::memcmp(a.dlocal.data(), b.dlocal.data(), a.dlocal.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(a.dglobal.data(), b.dglobal.data(), a.dglobal.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("tensor cores, 128 x 128 tiles: within twice the plain same-precision error",
+          "[mi_cuda][tensor_core][tile128]") {
+  const std::vector<Estimator> family =
+      kSanitized ? std::vector<Estimator>{Estimator::jsd, Estimator::infonce}
+                 : std::vector<Estimator>{Estimator::jsd, Estimator::dv, Estimator::infonce};
+  for (const Problem& pb : large_tile_problems()) {
+    const Features f = make_features(pb, 8.0, 29 + pb.D);
+    const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+    for (Estimator e : family) {
+      const Outcome<double> exact = reference(pb, e, L, G);
+      for (const Mode& m : kModes) {
+        const Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
+        Request req;
+        req.tuning.precision = m.precision;
+        req.tuning.sweep_tile = 128;
+        INFO(estimator_name(e) << " " << pb.to_string() << " " << dev::precision_name(m.precision) << " 128 x 128");
+        const auto run = [&] { return run_device(Impl::fused, pb, e, L, G, req); };
+        const Outcome<float> in_order = under_schedule("inorder", run);
+        check_budget(in_order, exact, plain);
+#if defined(IMX_SIMT_EMU)
+        const Outcome<float> random = under_schedule("random:7", run);
+        INFO("random:7");
+        check_budget(random, exact, plain);
+        check_same_bits(random, in_order);
+#endif
+        // The forward alone (the statistics sweep without the stored S for dv/infoNCE).
+        Request forward = req;
+        forward.grad_local = forward.grad_global = false;
+        check_budget(run_device(Impl::fused, pb, e, L, G, forward), exact, plain, false);
+        // 128 x 128 products as well: fused (dL, dG) and unfused (S, dL, dG). (The sanitized
+        // builds see them in the next test case.)
+        if (kSanitized) continue;
+        Request products = req;
+        products.tuning.product_tile = 128;
+        {
+          INFO("fused, 128 x 128 products");
+          check_budget(run_device(Impl::fused, pb, e, L, G, products), exact, plain);
+        }
+        products.tuning.sweep_tile = 0;
+        {
+          INFO("unfused, 128 x 128 products");
+          check_budget(run_device(Impl::unfused, pb, e, L, G, products), exact, plain);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("tensor cores, 128 x 128 tiles: split columns, dS chunks, split dG, every schedule",
+          "[mi_cuda][tensor_core][tile128]") {
+  // (The sanitized builds' tiny case is the 64 x 64 test's, data and 7-column chunks included:
+  // at D = 9 some data round luckily, below half the plain error, which check_budget refuses.)
+  const Problem pb = kSanitized ? Problem{3, 5, 9, 1} : Problem{45, 5, 37, 3};
+  const int64_t chunk = kSanitized ? 7 : 150;
+  const Features f = make_features(pb, 6.0, kSanitized ? 5 : 41);
+  const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+  for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
+    const Outcome<double> exact = reference(pb, e, L, G, -2.5);
+    for (const Mode& m : kModes) {
+      Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
+      for (double& x : plain.dlocal) x *= -2.5;
+      for (double& x : plain.dglobal) x *= -2.5;
+      Request req;
+      req.grad_scale = -2.5f;
+      // 3 column splits (a split may get no tile), 150-column dS chunks (a chunk ends inside a
+      // 128-column tile), split dG; 128 x 128 sweeps and products.
+      req.tuning = {3, chunk, 3, m.precision, 128, 128};
+      Outcome<float> first{};
+      bool have_first = false;
+      for (const std::string& schedule : schedule_names()) {
+        INFO(estimator_name(e) << " " << dev::precision_name(m.precision) << " schedule " << schedule);
+        const Outcome<float> out = under_schedule(schedule, [&] { return run_device(Impl::fused, pb, e, L, G, req); });
+        check_budget(out, exact, plain);
+        if (have_first) check_same_bits(out, first);
+        first = out;
+        have_first = true;
+      }
+    }
+  }
+}
+
 TEST_CASE("precision names; the fast modes need no more workspace", "[mi_cuda][tensor_core]") {
   for (dev::Precision p : {dev::Precision::fp32, dev::Precision::tf32, dev::Precision::bf16})
     CHECK(dev::parse_precision(dev::precision_name(p)) == p);

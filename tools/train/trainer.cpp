@@ -47,13 +47,27 @@ Tensor images_to_tensor(data::Batch& b, Device device) {
   return t;
 }
 
-// Records each term of `o` into the step's values and its weight into `weights`.
-void record_terms(const dim::Objective& o, std::map<std::string, double>& values, std::map<std::string, double>& weights) {
-  for (const auto& t : o.terms()) {
-    values[t.name] = t.value.item();
-    weights[t.name] = t.weight;
+// A step's loss terms, kept where they were computed and read with one transfer at the end of
+// the step: on CUDA, a host read per term would stall the stream between forward and backward.
+struct StepTerms {
+  std::vector<std::string> names;
+  std::vector<Tensor> values;  // 0-d, detached
+  void add(const std::string& name, const Tensor& value) {
+    names.push_back(name);
+    values.push_back(value.detach());
   }
-}
+  void add(const dim::Objective& o) {
+    for (const auto& t : o.terms()) add(t.name, t.value);
+  }
+  std::map<std::string, double> read() const {
+    std::vector<Tensor> flat;
+    for (const Tensor& v : values) flat.push_back(reshape(v, {1}));
+    const std::vector<double> host = concat(flat, 0).to_vector();  // the step's one host read
+    std::map<std::string, double> out;
+    for (size_t i = 0; i < names.size(); ++i) out[names[i]] = host[i];
+    return out;
+  }
+};
 
 // Throws DivergedError for the first term that is not finite. Called with the values averaged
 // over ranks, so that every rank stops at the same step.
@@ -80,7 +94,8 @@ Tensor labeled_rows(const Tensor& x, const std::vector<int32_t>& labels, std::ve
   return matmul(sel, x);
 }
 
-double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<int32_t>& labels, dist::Group& g) {
+// The probes' step; returns their summed loss (0-d), or an undefined tensor when they skip it.
+Tensor probe_step(Run& r, const models::EncoderOutput& out, const std::vector<int32_t>& labels, dist::Group& g) {
   std::vector<int32_t> kept;
   const Tensor conv = labeled_rows(flatten(out.conv.detach()), labels, kept);
   // STL-10's unlabeled images may leave a rank none: the probes then skip the step on every
@@ -91,13 +106,13 @@ double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<in
     g.host().all_reduce(&fewest, 1, dist::Reduce::max);
     fewest = -fewest;
   }
-  if (fewest == 0) return 0;
+  if (fewest == 0) return Tensor();
   const Tensor fc = labeled_rows(out.fc.detach(), labels, kept);
   const Tensor y = labeled_rows(out.y.detach(), labels, kept);
   r.opt_probes->zero_grad();
   Tensor loss = add(add(cross_entropy(r.probe_conv->forward(conv), kept), cross_entropy(r.probe_fc->forward(fc), kept)),
                     cross_entropy(r.probe_y->forward(y), kept));
-  const double value = loss.item();
+  const Tensor value = loss.detach();
   loss.backward();
   dist::average_gradients(r.opt_probes->params(), g);
   r.opt_probes->step();
@@ -109,30 +124,31 @@ double probe_step(Run& r, const models::EncoderOutput& out, const std::vector<in
 // averaged before its optimizer step, and the batch-norm statistics after it.
 std::map<std::string, double> train_step(Run& r, data::Batch& batch, const Config& c, uint64_t step,
                                          int64_t epoch, dist::Group& g, double* total) {
-  std::map<std::string, double> values, weights;
+  StepTerms terms;
   const Tensor x = images_to_tensor(batch, c.device);
   r.opt_encoder->zero_grad();
   auto enc = r.model->encoder_loss(x, step);  // the step selects prior samples and occlusions
-  record_terms(enc.objective, values, weights);
+  terms.add(enc.objective);
   enc.objective.total().backward();
   dist::average_gradients(r.opt_encoder->params(), g);
   r.opt_encoder->step();
-  std::map<std::string, double> encoder_weights = weights;
   if (r.model->has_discriminator()) {
     r.opt_prior->zero_grad();  // drop what the encoder's prior term left in D
     const dim::Objective d = r.model->discriminator_loss(enc.features.y, step);
-    record_terms(d, values, weights);
+    terms.add(d);
     d.total().backward();
     dist::average_gradients(r.opt_prior->params(), g);
     r.opt_prior->step();
   }
-  values["probes"] = probe_step(r, enc.features, batch.labels, g);
+  const Tensor probes = probe_step(r, enc.features, batch.labels, g);
+  terms.add("probes", probes.defined() ? probes : Tensor::zeros({}, x.dtype(), x.device()));
   dist::average_buffers(*r.model, g);
   for (auto& [name, p] : r.probes()) dist::average_buffers(*p, g);
+  std::map<std::string, double> values = terms.read();
   average_values(values, g);
   check_finite(values, epoch, static_cast<int64_t>(step));
   *total = 0;
-  for (const auto& [name, w] : encoder_weights) *total += w * values.at(name);
+  for (const auto& t : enc.objective.terms()) *total += t.weight * values.at(t.name);
   return values;
 }
 

@@ -129,7 +129,12 @@ Plan make_plan(Path path, const Problem& problem, Estimator e, bool with_grads, 
   p.grads = with_grads;
   p.precision = tuning.precision;
   const int64_t R = p.g.R, C = p.g.C;
-  p.sweep_micro = sweep_micro(path, p.g, tuning);
+  KernelTuning sweep = tuning;
+  if (path == Path::fused && tuning.precision != Precision::fp32 && tuning.sweep_tile == 0 &&
+      sweep_grid(p.g, kTileM, tuning) < kDeviceSMs)
+    sweep.precision = Precision::fp32;  // see Plan::sweep_precision
+  p.sweep_precision = sweep.precision;
+  p.sweep_micro = sweep_micro(path, p.g, sweep);
   const int64_t side = int64_t(kTileSide) * p.sweep_micro;
   p.row_tiles = ceil_div(R, side);
   p.splits = column_splits(p.row_tiles, ceil_div(C, side), tuning);

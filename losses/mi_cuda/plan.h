@@ -35,7 +35,13 @@ struct Plan {
   int splits = 0;           // column splits: grid y of every sweep
   int64_t chunk_cols = 0;   // columns of dS per backward chunk (unfused, scores: all C)
   int dg_splits = 1;        // split-K of dG = dS L over a chunk (1 without the products)
-  Precision precision = Precision::fp32;  // of every product
+  Precision precision = Precision::fp32;  // of the gradient products and the unfused S
+  // Of the fused sweeps' recomputed scores: `precision`, except on problems too small for the
+  // tensor-core tiles to give every SM a block (their smallest is 64 x 64), where the exact
+  // float32 32 x 32 sweep runs instead: there more blocks beat faster tiles (B = 64, P = 64:
+  // 64 tensor-core blocks or 256 float32 ones for 132 SMs), and exact scores only shrink the
+  // error the user accepted. KernelTuning::sweep_tile keeps the tensor-core sweep.
+  Precision sweep_precision = Precision::fp32;
   // Output tile sides of the products (64, or 128 on tensor cores): S = G L^T of the unfused
   // path, dL = dS^T G, dG = dS L.
   int s_tile = kTileM, dl_tile = kTileM, dg_tile = kTileM;

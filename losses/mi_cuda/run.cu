@@ -104,7 +104,8 @@ float* run_path(Path path, const Problem& pb, Estimator e, const float* local, c
   const Call call{e, local, global, grad_local, grad_global, grad_scale, loss_device ? loss_device : ws.loss, stream};
   const Geometry& g = plan.g;
   if (path == Path::fused) {
-    run_estimator(plan, ws, call, ScoreSource{global, local, nullptr, plan.precision}, ws.scores, plan.chunk_cols);
+    run_estimator(plan, ws, call, ScoreSource{global, local, nullptr, plan.sweep_precision}, ws.scores,
+                  plan.chunk_cols);
   } else {
     product(Operand<true>{global, g.D, g.R, g.D}, Operand<true>{local, g.D, g.C, g.D}, ws.scores, g.C, false, 1,
             g.D, nullptr, plan.precision, plan.s_tile, stream);

@@ -38,11 +38,19 @@ TEST_CASE("the plan fills 132 SMs at B=64 P=64 D=512 and at B=512 P=225 D=2048",
   CHECK(large.sweep_micro == dev::kMicro);
   CHECK(dev::sweep_blocks(large) == 8 * 66);
 
-  // The tensor-core sweep has no 32 x 32 tile: its plan keeps 64 x 64 at B=64 P=64 (64 blocks,
-  // a known gap, README), and asking for 32 is refused.
+  // The tensor-core sweep has no 32 x 32 tile: at B=64 P=64 (64 blocks of 64 x 64) the plan
+  // runs the exact float32 32 x 32 sweep instead (256 blocks); sweep_tile 64 keeps the
+  // tensor-core one, and asking it for 32 is refused.
   dev::KernelTuning tf32;
   tf32.precision = dev::Precision::tf32;
-  CHECK(dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, tf32).sweep_micro == dev::kMicro);
+  const dev::Plan tc_small = dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, tf32);
+  CHECK(tc_small.sweep_micro == dev::kSmallMicro);
+  CHECK(tc_small.sweep_precision == dev::Precision::fp32);
+  CHECK(dev::sweep_blocks(tc_small) == 256);
+  tf32.sweep_tile = 64;
+  const dev::Plan tc_kept = dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, tf32);
+  CHECK(tc_kept.sweep_precision == dev::Precision::tf32);
+  CHECK(dev::sweep_blocks(tc_kept) == 64);
   tf32.sweep_tile = 32;
   CHECK_THROWS_AS(dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, Estimator::jsd, true, tf32),
                   std::invalid_argument);
@@ -92,10 +100,14 @@ TEST_CASE("tensor-core sweeps and products take 128 x 128 tiles where they still
         const dev::Plan below = dev::make_plan(dev::Path::fused, {256, 64, 512, 1}, e, grads, tc);
         CHECK(below.sweep_micro == dev::kMicro);
         CHECK(dev::sweep_blocks(below) == 4 * 132);
-        // B = 64, P = 64: one row of 32 tiles of 128: 64 x 64 (one row of 64 tiles).
+        CHECK(below.sweep_precision == tc.precision);  // enough blocks: the tensor-core sweep
+        // B = 64, P = 64: one row of 32 tiles of 128, or of 64 tiles of 64: too few for the SMs,
+        // so the exact float32 32 x 32 sweep (2 x 128 = 256 blocks); the products keep the
+        // tensor cores.
         const dev::Plan small = dev::make_plan(dev::Path::fused, {64, 64, 512, 1}, e, grads, tc);
-        CHECK(small.sweep_micro == dev::kMicro);
-        CHECK(dev::sweep_blocks(small) == 64);
+        CHECK(small.sweep_micro == dev::kSmallMicro);
+        CHECK(small.sweep_precision == dev::Precision::fp32);
+        CHECK(dev::sweep_blocks(small) == 256);
         // Its dL (4096 x 512) would be 32 x 4 = 128 tiles of 128: 64 x 64 (64 x 8 = 512 blocks).
         CHECK(small.dl_tile == 64);
         CHECK(small.dg_tile == 64);

@@ -40,6 +40,15 @@ void check_budget(const Outcome<float>& got, const Outcome<double>& exact, const
   CHECK(eG >= 0.5 * pG);
 }
 
+// The device call with the tensor-core sweep kept: at these small sizes the plan would run the
+// exact float32 sweep instead (Plan::sweep_precision; tested at the end of this file), and the
+// checks above are about the tensor-core tiles.
+Outcome<float> run_tensor_core(Impl impl, const Problem& pb, Estimator e, const std::vector<float>& L,
+                               const std::vector<float>& G, Request req) {
+  if (req.tuning.precision != dev::Precision::fp32 && req.tuning.sweep_tile == 0) req.tuning.sweep_tile = 64;
+  return run_device(impl, pb, e, L, G, req);
+}
+
 std::vector<Estimator> estimators() {
   if (kSanitized) return {Estimator::jsd, Estimator::infonce};
   return {Estimator::jsd, Estimator::kl, Estimator::w1, Estimator::dv, Estimator::infonce, Estimator::infonce_exact};
@@ -65,7 +74,7 @@ TEST_CASE("tensor cores (tf32, bf16): within twice the plain same-precision erro
                                  << dev::precision_name(m.precision));
           Request req;
           req.tuning.precision = m.precision;
-          check_budget(run_device(impl, pb, e, L, G, req), exact, plain);
+          check_budget(run_tensor_core(impl, pb, e, L, G, req), exact, plain);
         }
       }
     }
@@ -86,11 +95,11 @@ TEST_CASE("tensor cores: split work, dS chunks, gradient scale, forward only", "
       Request req;
       req.grad_scale = -2.5f;
       req.tuning = {3, 7, 3, m.precision};  // column splits, 7-column dS chunks, split dG
-      check_budget(run_device(Impl::fused, pb, e, L, G, req), exact, plain);
+      check_budget(run_tensor_core(Impl::fused, pb, e, L, G, req), exact, plain);
       Request forward;
       forward.grad_local = forward.grad_global = false;
       forward.tuning.precision = m.precision;
-      check_budget(run_device(Impl::fused, pb, e, L, G, forward), exact, plain, false);
+      check_budget(run_tensor_core(Impl::fused, pb, e, L, G, forward), exact, plain, false);
     }
   }
 }
@@ -109,7 +118,7 @@ TEST_CASE("tensor cores: every thread schedule, bit for bit", "[mi_cuda][tensor_
     for (std::size_t i = 0; i < rounds; ++i) {
       const imx::simt::ScopedSchedule scoped(schedules[kSanitized && i > 0 ? schedules.size() - 1 : i]);
       INFO(dev::precision_name(m.precision) << " schedule " << schedules[i].to_string());
-      const Outcome<float> out = run_device(Impl::fused, pb, Estimator::infonce, L, G, req);
+      const Outcome<float> out = run_tensor_core(Impl::fused, pb, Estimator::infonce, L, G, req);
       if (i == 0) {
         first = out;
         continue;
@@ -181,7 +190,7 @@ TEST_CASE("tensor cores, 128 x 128 tiles: within twice the plain same-precision 
         req.tuning.precision = m.precision;
         req.tuning.sweep_tile = 128;
         INFO(estimator_name(e) << " " << pb.to_string() << " " << dev::precision_name(m.precision) << " 128 x 128");
-        const auto run = [&] { return run_device(Impl::fused, pb, e, L, G, req); };
+        const auto run = [&] { return run_tensor_core(Impl::fused, pb, e, L, G, req); };
         const Outcome<float> in_order = under_schedule("inorder", run);
         check_budget(in_order, exact, plain);
 #if defined(IMX_SIMT_EMU)
@@ -193,7 +202,7 @@ TEST_CASE("tensor cores, 128 x 128 tiles: within twice the plain same-precision 
         // The forward alone (the statistics sweep without the stored S for dv/infoNCE).
         Request forward = req;
         forward.grad_local = forward.grad_global = false;
-        check_budget(run_device(Impl::fused, pb, e, L, G, forward), exact, plain, false);
+        check_budget(run_tensor_core(Impl::fused, pb, e, L, G, forward), exact, plain, false);
         // 128 x 128 products as well: fused (dL, dG) and unfused (S, dL, dG). (The sanitized
         // builds see them in the next test case.)
         if (kSanitized) continue;
@@ -201,12 +210,12 @@ TEST_CASE("tensor cores, 128 x 128 tiles: within twice the plain same-precision 
         products.tuning.product_tile = 128;
         {
           INFO("fused, 128 x 128 products");
-          check_budget(run_device(Impl::fused, pb, e, L, G, products), exact, plain);
+          check_budget(run_tensor_core(Impl::fused, pb, e, L, G, products), exact, plain);
         }
         products.tuning.sweep_tile = 0;
         {
           INFO("unfused, 128 x 128 products");
-          check_budget(run_device(Impl::unfused, pb, e, L, G, products), exact, plain);
+          check_budget(run_tensor_core(Impl::unfused, pb, e, L, G, products), exact, plain);
         }
       }
     }
@@ -236,7 +245,7 @@ TEST_CASE("tensor cores, 128 x 128 tiles: split columns, dS chunks, split dG, ev
       bool have_first = false;
       for (const std::string& schedule : schedule_names()) {
         INFO(estimator_name(e) << " " << dev::precision_name(m.precision) << " schedule " << schedule);
-        const Outcome<float> out = under_schedule(schedule, [&] { return run_device(Impl::fused, pb, e, L, G, req); });
+        const Outcome<float> out = under_schedule(schedule, [&] { return run_tensor_core(Impl::fused, pb, e, L, G, req); });
         check_budget(out, exact, plain);
         if (have_first) check_same_bits(out, first);
         first = out;
@@ -253,6 +262,7 @@ TEST_CASE("precision names; the fast modes need no more workspace", "[mi_cuda][t
   const Problem pb{7, 9, 33, 3};
   dev::KernelTuning bf16;
   bf16.precision = dev::Precision::bf16;
+  bf16.sweep_tile = 64;  // the tensor-core sweep (this size would take the exact one)
   // Equal with the same sweep tile; at this small size fp32 takes 32 x 32 sweep tiles (more
   // column splits, more row partials) while the tensor-core sweep keeps 64 x 64.
   dev::KernelTuning fp32_64;
@@ -264,4 +274,28 @@ TEST_CASE("precision names; the fast modes need no more workspace", "[mi_cuda][t
 }
 
 }  // namespace
+
+TEST_CASE("tensor cores: a problem too small for their tiles runs the exact float32 sweep", "[mi_cuda][tensor_core]") {
+  // (The plan's choice is tested in test_plan.cpp; B = 64, P = 64 gives 256 exact blocks.) Its
+  // results at a small size, where the plan makes the same choice:
+  // the loss as exact as float32's, the gradients (tensor-core products) within the budget.
+  const Problem pb = kSanitized ? Problem{3, 5, 9, 1} : Problem{7, 9, 37, 3};
+  const Features f = make_features(pb, 8.0, 54);
+  const std::vector<float> L = cast<float>(f.local), G = cast<float>(f.global);
+  for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
+    const Outcome<double> exact = reference(pb, e, L, G);
+    for (const Mode& m : kModes) {
+      INFO(estimator_name(e) << " " << dev::precision_name(m.precision));
+      const Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
+      Request req;
+      req.tuning.precision = m.precision;
+      const Outcome<float> got = run_device(Impl::fused, pb, e, L, G, req);
+      CHECK(rel_err(got.loss, exact.loss) <= 1e-5);
+      CHECK(rel_err(got.loss, exact.loss) <= budget(rel_err(plain.loss, exact.loss)));
+      CHECK(rel_err(got.dlocal, exact.dlocal) <= budget(rel_err(plain.dlocal, exact.dlocal)));
+      CHECK(rel_err(got.dglobal, exact.dglobal) <= budget(rel_err(plain.dglobal, exact.dglobal)));
+    }
+  }
+}
+
 }  // namespace imx::mi::cuda_test

@@ -49,6 +49,15 @@ Outcome<float> run_tensor_core(Impl impl, const Problem& pb, Estimator e, const 
   return run_device(impl, pb, e, L, G, req);
 }
 
+// The plain same-precision implementation's results with both gradients times grad_scale.
+Outcome<double> scaled_plain_reference(Rounding rounding, const Problem& pb, Estimator e, const std::vector<float>& L,
+                                       const std::vector<float>& G, double grad_scale) {
+  Outcome<double> plain = plain_reference(rounding, pb, e, L, G);
+  for (double& x : plain.dlocal) x *= grad_scale;
+  for (double& x : plain.dglobal) x *= grad_scale;
+  return plain;
+}
+
 std::vector<Estimator> estimators() {
   if (kSanitized) return {Estimator::jsd, Estimator::infonce};
   return {Estimator::jsd, Estimator::kl, Estimator::w1, Estimator::dv, Estimator::infonce, Estimator::infonce_exact};
@@ -88,9 +97,7 @@ TEST_CASE("tensor cores: split work, dS chunks, gradient scale, forward only", "
   for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
     const Outcome<double> exact = reference(pb, e, L, G, -2.5);
     for (const Mode& m : kModes) {
-      Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
-      for (double& x : plain.dlocal) x *= -2.5;
-      for (double& x : plain.dglobal) x *= -2.5;
+      const Outcome<double> plain = scaled_plain_reference(m.rounding, pb, e, L, G, -2.5);
       INFO(estimator_name(e) << " " << dev::precision_name(m.precision));
       Request req;
       req.grad_scale = -2.5f;
@@ -233,9 +240,7 @@ TEST_CASE("tensor cores, 128 x 128 tiles: split columns, dS chunks, split dG, ev
   for (Estimator e : {Estimator::jsd, Estimator::infonce}) {
     const Outcome<double> exact = reference(pb, e, L, G, -2.5);
     for (const Mode& m : kModes) {
-      Outcome<double> plain = plain_reference(m.rounding, pb, e, L, G);
-      for (double& x : plain.dlocal) x *= -2.5;
-      for (double& x : plain.dglobal) x *= -2.5;
+      const Outcome<double> plain = scaled_plain_reference(m.rounding, pb, e, L, G, -2.5);
       Request req;
       req.grad_scale = -2.5f;
       // 3 column splits (a split may get no tile), 150-column dS chunks (a chunk ends inside a

@@ -17,6 +17,7 @@
 
 #include "engine/cpu/caching_allocator.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/parallel.h"
 
 namespace imx {
 
@@ -181,8 +182,10 @@ void CpuBackend::conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, 
     T* out = gw.data<T>();
     for (int t = 1; t < threads; ++t) {
       const T* part = target(t);
-#pragma omp parallel for simd if (size > 65536)
-      for (int64_t i = 0; i < size; ++i) out[i] += part[i];
+      cpu::parallel_ranges(size, 65536, [out, part](int64_t begin, int64_t end) {
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) out[i] += part[i];
+      });
     }
   });
 }

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/parallel.h"
 #include "engine/cpu/strided.h"
 
 namespace imx {
@@ -97,10 +98,11 @@ void CpuBackend::unary(Unary op, const Tensor& x, Tensor& y) {
   dispatch(x.dtype(), [&]<class T>() {
     const T* px = x.data<T>();
     T* py = y.data<T>();
-    const int64_t n = x.numel();
     with_unary(op, [&](auto k) {
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) py[i] = unary_value(k.value, px[i]);
+      cpu::parallel_ranges(x.numel(), 32768, [px, py](int64_t begin, int64_t end) {
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) py[i] = unary_value(decltype(k)::value, px[i]);
+      });
     });
   });
 }
@@ -110,10 +112,11 @@ void CpuBackend::unary_backward(Unary op, const Tensor& x, const Tensor& y, cons
   dispatch(x.dtype(), [&]<class T>() {
     const T *px = x.data<T>(), *py = y.data<T>(), *pg = gy.data<T>();
     T* out = gx.data<T>();
-    const int64_t n = x.numel();
     with_unary(op, [&](auto k) {
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) out[i] = pg[i] * unary_derivative(k.value, px[i], py[i]);
+      cpu::parallel_ranges(x.numel(), 32768, [px, py, pg, out](int64_t begin, int64_t end) {
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) out[i] = pg[i] * unary_derivative(decltype(k)::value, px[i], py[i]);
+      });
     });
   });
 }

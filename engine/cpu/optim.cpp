@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/parallel.h"
 
 namespace imx {
 
@@ -13,19 +14,20 @@ void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor&
   dispatch(param.dtype(), [&]<class T>() {
     T *p = param.data<T>(), *pm = m.data<T>(), *pv = v.data<T>();
     const T* g = grad.data<T>();
-    const int64_t n = param.numel();
     // In the parameter's precision, so that the loop vectorizes (as PyTorch's fused Adam does).
     const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2), wd = static_cast<T>(weight_decay);
     const T step_size = static_cast<T>(lr / bc1), inv_bc2 = static_cast<T>(1 / bc2), e = static_cast<T>(eps);
-#pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) {
-      const T gi = g[i] + wd * p[i];
-      const T mi = b1 * pm[i] + (T(1) - b1) * gi;
-      const T vi = b2 * pv[i] + (T(1) - b2) * gi * gi;
-      pm[i] = mi;
-      pv[i] = vi;
-      p[i] -= step_size * mi / (std::sqrt(vi * inv_bc2) + e);
-    }
+    cpu::parallel_ranges(param.numel(), 32768, [=](int64_t begin, int64_t end) {
+#pragma omp simd
+      for (int64_t i = begin; i < end; ++i) {
+        const T gi = g[i] + wd * p[i];
+        const T mi = b1 * pm[i] + (T(1) - b1) * gi;
+        const T vi = b2 * pv[i] + (T(1) - b2) * gi * gi;
+        pm[i] = mi;
+        pv[i] = vi;
+        p[i] -= step_size * mi / (std::sqrt(vi * inv_bc2) + e);
+      }
+    });
   });
 }
 

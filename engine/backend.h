@@ -64,16 +64,18 @@ class Backend {
                                   Tensor& gx) = 0;
 
   // Training mode: normalizes with batch statistics, stores mean and inverse std per channel,
-  // and updates running statistics (unbiased variance) with the given momentum.
+  // and updates running statistics (unbiased variance) with the given momentum. relu: y is
+  // max(0, BN(x)), the ReLU that follows every batch norm of the DIM models, in the same pass.
   virtual void batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                const Tensor& beta, double eps, double momentum,
                                Tensor& running_mean, Tensor& running_var, Tensor& y,
-                               Tensor& saved_mean, Tensor& saved_invstd) = 0;
-  // eps is the forward's (cuDNN needs the same value in both directions).
+                               Tensor& saved_mean, Tensor& saved_invstd, bool relu) = 0;
+  // eps is the forward's (cuDNN needs the same value in both directions). relu_output: the
+  // forward's y when it ran with relu (gy is then masked where y is 0), else undefined.
   virtual void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                   const Tensor& saved_mean, const Tensor& saved_invstd,
-                                  double eps, const Tensor& gy, Tensor& gx, Tensor& ggamma,
-                                  Tensor& gbeta) = 0;
+                                  double eps, const Tensor& relu_output, const Tensor& gy, Tensor& gx,
+                                  Tensor& ggamma, Tensor& gbeta) = 0;
 
   // Layer-norm over the channel axis at each position: x viewed as [outer, C, inner],
   // statistics over C for each (outer, inner).

@@ -20,9 +20,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, int64_t st
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad = 0);
 
 // Normalization. batch_norm works on [N, C] or [N, C, H, W]; running statistics are updated in
-// place in training mode (momentum as in PyTorch, unbiased running variance).
+// place in training mode (momentum as in PyTorch, unbiased running variance). relu: returns
+// relu(batch_norm(x)), in training fused into the batch-norm kernels (one pass fewer each way).
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                  Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                  bool relu = false);
 // Layer-norm over channels at each position of [N, C] or [N, C, H, W].
 Tensor layer_norm_channels(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                            double eps = 1e-5);

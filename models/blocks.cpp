@@ -10,8 +10,8 @@ ConvBlock::ConvBlock(int64_t in, const ConvSpec& spec, Generator& gen) : spec_(s
 
 Tensor ConvBlock::forward(const Tensor& x) {
   Tensor h = conv_->forward(x);
-  if (bn_) h = bn_->forward(h);
-  if (spec_.relu) h = relu(h);
+  if (bn_) h = bn_->forward(h, spec_.relu);
+  else if (spec_.relu) h = relu(h);
   if (spec_.pool) h = max_pool2d(h, spec_.pool, spec_.pool_stride);
   return h;
 }
@@ -23,8 +23,8 @@ LinearBlock::LinearBlock(int64_t in, int64_t out, bool batch_norm, bool relu_on,
 }
 
 Tensor LinearBlock::forward(const Tensor& x) {
-  Tensor h = linear_->forward(x);
-  if (bn_) h = bn_->forward(h);
+  const Tensor h = linear_->forward(x);
+  if (bn_) return bn_->forward(h, relu_);
   return relu_ ? relu(h) : h;
 }
 

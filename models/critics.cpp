@@ -30,7 +30,7 @@ DotEncoderBlock::DotEncoderBlock(int64_t in, int64_t units, Generator& gen) {
 
 Tensor DotEncoderBlock::forward(const Tensor& rows) {
   check(rows.dim() == 2, "DotEncoderBlock", "expects rows [R, C], got " + shape_str(rows.shape()));
-  Tensor h = out_->forward(relu(bn_->forward(hidden_->forward(rows))));
+  Tensor h = out_->forward(bn_->forward(hidden_->forward(rows), /*relu=*/true));
   return ln_->forward(add(h, shortcut_->forward(rows)));
 }
 
@@ -109,7 +109,7 @@ Probe::Probe(int64_t features, int64_t classes, Generator& gen, uint64_t dropout
 }
 
 Tensor Probe::forward(const Tensor& features) {
-  return l2_->forward(relu(bn_->forward(drop_->forward(l1_->forward(features)))));
+  return l2_->forward(bn_->forward(drop_->forward(l1_->forward(features)), /*relu=*/true));
 }
 
 }  // namespace imx::models

@@ -2,7 +2,9 @@
 // over channels at each (outer, inner) position). Both normalize a group of elements and apply a
 // per-channel affine map, so both backward passes use the same group formula:
 //   gx = invstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = gy * gamma[channel].
-// Statistics are accumulated in float64.
+// Statistics are accumulated in float64. Batch-norm optionally applies the ReLU that follows it
+// in the same pass (Relu = true); its backward then masks gy by the saved output. That is one
+// pass over the tensor fewer in each direction than batch-norm and ReLU as two kernels.
 #include <algorithm>
 #include <cmath>
 #include <omp.h>
@@ -27,14 +29,13 @@ constexpr int64_t kChannelBlock = 16;
 
 inline int64_t channel_blocks(const NormGeometry& g) { return (g.channels + kChannelBlock - 1) / kChannelBlock; }
 
-// f(j, k) for every element k of channels [c0, c0 + w), j = channel - c0.
+// f(j, base) for every plane [base, base + inner) of channels [c0, c0 + w), j = channel - c0.
+// The bodies loop over the plane themselves, under `omp simd` with their sums as reductions:
+// a per-element callback left the fused-ReLU loops scalar.
 template <class F>
-inline void for_block(const NormGeometry& g, int64_t c0, int64_t w, F&& f) {
+inline void for_planes(const NormGeometry& g, int64_t c0, int64_t w, F&& f) {
   for (int64_t o = 0; o < g.outer; ++o)
-    for (int64_t j = 0; j < w; ++j) {
-      const int64_t base = at(g, o, c0 + j, 0);
-      for (int64_t i = 0; i < g.inner; ++i) f(j, base + i);
-    }
+    for (int64_t j = 0; j < w; ++j) f(j, at(g, o, c0 + j, 0));
 }
 
 
@@ -74,7 +75,24 @@ int row_threads(const NormGeometry& g) {
   return g.outer * g.channels > 32768 ? int(std::min<int64_t>(omp_get_max_threads(), g.outer)) : 1;
 }
 
-template <class T>
+// The value batch-norm stores: the normalized value in T, through the fused ReLU when there is
+// one. The select is on the T value: on the double one GCC leaves the loop scalar.
+template <bool Relu, class T>
+inline T activated(double v) {
+  const T out = static_cast<T>(v);
+  if constexpr (Relu) return out > T(0) ? out : T(0);
+  return out;
+}
+// The gradient that reaches the normalization: gy times the ReLU's derivative (1 where the
+// output is positive, else 0), as the unfused ReLU gradient computes it. A product, not a
+// select: GCC leaves a select in these loops scalar ("control flow in loop", 5x slower).
+template <bool Relu, class T>
+inline T passed(const T* gy, const T* y, int64_t k) {
+  if constexpr (Relu) return gy[k] * (y[k] > T(0) ? T(1) : T(0));
+  return gy[k];
+}
+
+template <bool Relu, class T>
 void rows_batchnorm_train(const NormGeometry& g, const T* px, const T* pg, const T* pb, double eps,
                           double momentum, T* rm, T* rv, T* py, T* sm, T* si) {
   const int64_t C = g.channels, m = g.outer;
@@ -117,14 +135,15 @@ void rows_batchnorm_train(const NormGeometry& g, const T* px, const T* pg, const
       const T* row = px + r * C;
       T* out = py + r * C;
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c) out[c] = static_cast<T>((row[c] - mean[c]) * invstd[c] * pg[c] + pb[c]);
+      for (int64_t c = 0; c < C; ++c)
+        out[c] = activated<Relu, T>((row[c] - mean[c]) * invstd[c] * pg[c] + pb[c]);
     }
   });
 }
 
-template <class T>
+template <bool Relu, class T>
 void rows_batchnorm_backward(const NormGeometry& g, const T* px, const T* pg, const T* sm, const T* si,
-                             const T* pgy, T* pgx, T* pgg, T* pgb) {
+                             const T* py, const T* pgy, T* pgx, T* pgg, T* pgb) {
   const int64_t C = g.channels, m = g.outer;
   const int threads = row_threads(g);
   std::vector<double> mean(C), invstd(C);
@@ -133,11 +152,12 @@ void rows_batchnorm_backward(const NormGeometry& g, const T* px, const T* pg, co
   for_row_ranges(threads, m, [&](int t, int64_t r0, int64_t r1) {
     double *sum_gy = acc.part(t, 0), *sum_gy_xhat = acc.part(t, 1);
     for (int64_t r = r0; r < r1; ++r) {
-      const T *row = px + r * C, *gyr = pgy + r * C;
+      const T* row = px + r * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
-        sum_gy[c] += gyr[c];
-        sum_gy_xhat[c] += gyr[c] * (row[c] - mean[c]) * invstd[c];
+        const T gyc = passed<Relu>(pgy, py, r * C + c);
+        sum_gy[c] += gyc;
+        sum_gy_xhat[c] += gyc * (row[c] - mean[c]) * invstd[c];
       }
     }
   });
@@ -152,42 +172,55 @@ void rows_batchnorm_backward(const NormGeometry& g, const T* px, const T* pg, co
   }
   for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const T *row = px + r * C, *gyr = pgy + r * C;
+      const T* row = px + r * C;
       T* out = pgx + r * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
         const double xhat = (row[c] - mean[c]) * invstd[c];
-        out[c] = static_cast<T>(invstd[c] * (pg[c] * gyr[c] - a[c] - xhat * b[c]));
+        out[c] = static_cast<T>(invstd[c] * (pg[c] * passed<Relu>(pgy, py, r * C + c) - a[c] - xhat * b[c]));
       }
     }
   });
 }
 
-}  // namespace
-
-void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
-                                 const Tensor& beta, double eps, double momentum,
-                                 Tensor& running_mean, Tensor& running_var, Tensor& y,
-                                 Tensor& saved_mean, Tensor& saved_invstd) {
+template <bool Relu>
+void batchnorm_train_as(const NormGeometry& g, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                        double eps, double momentum, Tensor& running_mean, Tensor& running_var, Tensor& y,
+                        Tensor& saved_mean, Tensor& saved_invstd) {
   const int64_t m = g.outer * g.inner;
   dispatch(x.dtype(), [&]<class T>() {
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pb = beta.data<T>();
     T *py = y.data<T>(), *rm = running_mean.data<T>(), *rv = running_var.data<T>();
     T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
-    if (g.inner == 1) return rows_batchnorm_train(g, px, pg, pb, eps, momentum, rm, rv, py, sm, si);
+    if (g.inner == 1) return rows_batchnorm_train<Relu>(g, px, pg, pb, eps, momentum, rm, rv, py, sm, si);
 #pragma omp parallel for schedule(static)
     for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
       const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
       double sum[kChannelBlock] = {}, sq[kChannelBlock] = {}, mean[kChannelBlock], invstd[kChannelBlock];
-      for_block(g, c0, w, [&](int64_t j, int64_t k) { sum[j] += px[k]; });
+      const int64_t n = g.inner;
+      for_planes(g, c0, w, [&](int64_t j, int64_t base) {
+        const T* xp = px + base;
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; ++i) s += xp[i];
+        sum[j] += s;
+      });
       for (int64_t j = 0; j < w; ++j) mean[j] = sum[j] / m;
-      for_block(g, c0, w, [&](int64_t j, int64_t k) {
-        const double d = px[k] - mean[j];
-        sq[j] += d * d;
+      for_planes(g, c0, w, [&](int64_t j, int64_t base) {
+        const T* xp = px + base;
+        const double mu = mean[j];
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; ++i) s += (xp[i] - mu) * (xp[i] - mu);
+        sq[j] += s;
       });
       for (int64_t j = 0; j < w; ++j) invstd[j] = 1.0 / std::sqrt(sq[j] / m + eps);
-      for_block(g, c0, w, [&](int64_t j, int64_t k) {
-        py[k] = static_cast<T>((px[k] - mean[j]) * invstd[j] * pg[c0 + j] + pb[c0 + j]);
+      for_planes(g, c0, w, [&](int64_t j, int64_t base) {
+        const T* xp = px + base;
+        T* yp = py + base;
+        const double mu = mean[j], scale = invstd[j] * pg[c0 + j], shift = pb[c0 + j];
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) yp[i] = activated<Relu, T>((xp[i] - mu) * scale + shift);
       });
       for (int64_t j = 0; j < w; ++j) {
         const int64_t c = c0 + j;
@@ -201,25 +234,35 @@ void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const T
   });
 }
 
-void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
-                                    const Tensor& saved_mean, const Tensor& saved_invstd,
-                                    double /*eps: the saved statistics already hold it*/,
-                                    const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) {
+template <bool Relu>
+void batchnorm_backward_as(const NormGeometry& g, const Tensor& x, const Tensor& gamma, const Tensor& saved_mean,
+                           const Tensor& saved_invstd, const Tensor& relu_output, const Tensor& gy, Tensor& gx,
+                           Tensor& ggamma, Tensor& gbeta) {
   const int64_t m = g.outer * g.inner;
   dispatch(x.dtype(), [&]<class T>() {
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pgy = gy.data<T>();
     const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+    const T* py = Relu ? relu_output.data<T>() : nullptr;
     T *pgx = gx.data<T>(), *pgg = ggamma.data<T>(), *pgb = gbeta.data<T>();
-    if (g.inner == 1) return rows_batchnorm_backward(g, px, pg, sm, si, pgy, pgx, pgg, pgb);
+    if (g.inner == 1) return rows_batchnorm_backward<Relu>(g, px, pg, sm, si, py, pgy, pgx, pgg, pgb);
 #pragma omp parallel for schedule(static)
     for (int64_t cb = 0; cb < channel_blocks(g); ++cb) {
       const int64_t c0 = cb * kChannelBlock, w = std::min(kChannelBlock, g.channels - c0);
       double sum_gy[kChannelBlock] = {}, sum_gy_xhat[kChannelBlock] = {};
       double a[kChannelBlock], b[kChannelBlock];
-      for_block(g, c0, w, [&](int64_t j, int64_t k) {
+      const int64_t n = g.inner;
+      for_planes(g, c0, w, [&](int64_t j, int64_t base) {
+        const T* xp = px + base;
         const double mean = sm[c0 + j], invstd = si[c0 + j];
-        sum_gy[j] += pgy[k];
-        sum_gy_xhat[j] += pgy[k] * (px[k] - mean) * invstd;
+        double s = 0, sx = 0;
+#pragma omp simd reduction(+ : s, sx)
+        for (int64_t i = 0; i < n; ++i) {
+          const double gyk = passed<Relu>(pgy, py, base + i);
+          s += gyk;
+          sx += gyk * (xp[i] - mean) * invstd;
+        }
+        sum_gy[j] += s;
+        sum_gy_xhat[j] += sx;
       });
       for (int64_t j = 0; j < w; ++j) {
         const int64_t c = c0 + j;
@@ -228,13 +271,37 @@ void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, cons
         a[j] = pg[c] * sum_gy[j] / m;
         b[j] = pg[c] * sum_gy_xhat[j] / m;
       }
-      for_block(g, c0, w, [&](int64_t j, int64_t k) {
-        const double mean = sm[c0 + j], invstd = si[c0 + j];
-        const double xhat = (px[k] - mean) * invstd;
-        pgx[k] = static_cast<T>(invstd * (pg[c0 + j] * pgy[k] - a[j] - xhat * b[j]));
+      for_planes(g, c0, w, [&](int64_t j, int64_t base) {
+        const T* xp = px + base;
+        T* gxp = pgx + base;
+        const double mean = sm[c0 + j], invstd = si[c0 + j], gamma_c = pg[c0 + j];
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) {
+          const double xhat = (xp[i] - mean) * invstd;
+          gxp[i] = static_cast<T>(invstd * (gamma_c * passed<Relu>(pgy, py, base + i) - a[j] - xhat * b[j]));
+        }
       });
     }
   });
+}
+
+}  // namespace
+
+void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                 const Tensor& beta, double eps, double momentum,
+                                 Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                 Tensor& saved_mean, Tensor& saved_invstd, bool relu) {
+  (relu ? batchnorm_train_as<true> : batchnorm_train_as<false>)(g, x, gamma, beta, eps, momentum, running_mean,
+                                                                running_var, y, saved_mean, saved_invstd);
+}
+
+void CpuBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
+                                    const Tensor& saved_mean, const Tensor& saved_invstd,
+                                    double /*eps: the saved statistics already hold it*/,
+                                    const Tensor& relu_output, const Tensor& gy, Tensor& gx, Tensor& ggamma,
+                                    Tensor& gbeta) {
+  (relu_output.defined() ? batchnorm_backward_as<true> : batchnorm_backward_as<false>)(
+      g, x, gamma, saved_mean, saved_invstd, relu_output, gy, gx, ggamma, gbeta);
 }
 
 void CpuBackend::layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,

@@ -70,11 +70,12 @@ class CudaBackend final : public Backend {
                           Tensor& gx) override;
   void batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                        const Tensor& beta, double eps, double momentum, Tensor& running_mean,
-                       Tensor& running_var, Tensor& y, Tensor& saved_mean,
-                       Tensor& saved_invstd) override;
+                       Tensor& running_var, Tensor& y, Tensor& saved_mean, Tensor& saved_invstd,
+                       bool relu) override;
   void batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                           const Tensor& saved_mean, const Tensor& saved_invstd, double eps,
-                          const Tensor& gy, Tensor& gx, Tensor& ggamma, Tensor& gbeta) override;
+                          const Tensor& relu_output, const Tensor& gy, Tensor& gx, Tensor& ggamma,
+                          Tensor& gbeta) override;
   void layernorm_forward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                          const Tensor& beta, double eps, Tensor& y, Tensor& saved_mean,
                          Tensor& saved_invstd) override;

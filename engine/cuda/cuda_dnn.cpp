@@ -144,7 +144,7 @@ struct NormDescriptors {
 void CudaBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                   const Tensor& beta, double eps, double momentum,
                                   Tensor& running_mean, Tensor& running_var, Tensor& y,
-                                  Tensor& saved_mean, Tensor& saved_invstd) {
+                                  Tensor& saved_mean, Tensor& saved_invstd, bool relu) {
   NormDescriptors d(g);
   const float one = 1, zero = 0;
   // cuDNN keeps the running variance unbiased, as PyTorch does.
@@ -153,17 +153,25 @@ void CudaBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const 
       gamma.raw(), beta.raw(), momentum, running_mean.raw(), running_var.raw(),
       cuda_detail::batchnorm_epsilon(eps), saved_mean.raw(), saved_invstd.raw()));
   op_done(__func__);
+  // cuDNN's fused activation needs NHWC; here the ReLU is the elementwise kernel, in place.
+  if (relu) unary(Unary::Relu, y, y);
 }
 
 void CudaBackend::batchnorm_backward(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
                                      const Tensor& saved_mean, const Tensor& saved_invstd,
-                                     double eps, const Tensor& gy, Tensor& gx, Tensor& ggamma,
-                                     Tensor& gbeta) {
+                                     double eps, const Tensor& relu_output, const Tensor& gy, Tensor& gx,
+                                     Tensor& ggamma, Tensor& gbeta) {
+  Tensor masked;  // gy where the fused ReLU passed, 0 where it cut
+  if (relu_output.defined()) {
+    masked = Tensor::empty(gy.shape(), gy.dtype(), gy.device());
+    unary_backward(Unary::Relu, relu_output, relu_output, gy, masked);
+  }
+  const Tensor& g_in = relu_output.defined() ? masked : gy;
   NormDescriptors d(g);
   const float one = 1, zero = 0;
   // cuDNN requires the forward's epsilon here, even with the saved statistics passed.
   IMX_CUDNN_CHECK(cudnnBatchNormalizationBackward(
-      dnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, d.x, x.raw(), d.x, gy.raw(), d.x,
+      dnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, d.x, x.raw(), d.x, g_in.raw(), d.x,
       gx.raw(), d.param, gamma.raw(), ggamma.raw(), gbeta.raw(), cuda_detail::batchnorm_epsilon(eps),
       saved_mean.raw(), saved_invstd.raw()));
   op_done(__func__);

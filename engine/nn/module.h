@@ -80,9 +80,10 @@ class Conv2d : public Module {
 class BatchNorm : public Module {
  public:
   explicit BatchNorm(int64_t channels, double momentum = 0.1, double eps = 1e-5);
-  Tensor forward(const Tensor& x) {
-    if (ranks_.sum && training()) return synchronized(x);
-    return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_);
+  // relu: relu(BN(x)), fused into the batch-norm kernels.
+  Tensor forward(const Tensor& x, bool relu = false) {
+    if (ranks_.sum && training()) return relu ? imx::relu(synchronized(x)) : synchronized(x);
+    return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_, relu);
   }
   // Synchronized batch norm for data parallelism: in training, the batch statistics are those of
   // the batches of every rank together (`ranks` ranks of equal batches), from this batch's

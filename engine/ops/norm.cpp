@@ -31,7 +31,7 @@ Shape channel_broadcast(const Tensor& x) {
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps) {
+                  Tensor& running_var, bool training, double momentum, double eps, bool relu) {
   check_rank("batch_norm", x, {2, 4}, "input");
   check_channel_param("batch_norm", x, gamma, "weight");
   check_channel_param("batch_norm", x, beta, "bias");
@@ -42,7 +42,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     const Shape cs = channel_broadcast(x);
     Tensor inv = reshape(div(gamma, sqrt(add_scalar(running_var.detach(), eps))), cs);
     Tensor shift = sub(reshape(beta, cs), mul(reshape(running_mean.detach(), cs), inv));
-    return add(mul(x, inv), shift);
+    const Tensor y = add(mul(x, inv), shift);
+    return relu ? imx::relu(y) : y;
   }
   const NormGeometry g = channel_view(x);
   check(g.outer * g.inner > 1, "batch_norm",
@@ -50,12 +51,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   Tensor y = empty_like(x);
   Tensor mean = empty_like(gamma), invstd = empty_like(gamma);
   backend_of(x).batchnorm_train(g, x, gamma, beta, eps, momentum, running_mean, running_var, y,
-                                mean, invstd);
-  return record(y, "batch_norm", {x, gamma, beta}, [x, gamma, mean, invstd, g, eps](const Tensor& gy) {
-    Tensor gx = empty_like(x), gg = empty_like(gamma), gb = empty_like(gamma);
-    backend_of(gy).batchnorm_backward(g, x, gamma, mean, invstd, eps, gy, gx, gg, gb);
-    return std::vector<Tensor>{gx, gg, gb};
-  });
+                                mean, invstd, relu);
+  // With the ReLU fused the rule keeps the output's data (never the output itself: its node
+  // would own itself), whose zeros mask the gradient.
+  return record(y, relu ? "batch_norm_relu" : "batch_norm", {x, gamma, beta},
+                [x, gamma, mean, invstd, g, eps, yd = relu ? y.detach() : Tensor{}](const Tensor& gy) {
+                  Tensor gx = empty_like(x), gg = empty_like(gamma), gb = empty_like(gamma);
+                  backend_of(gy).batchnorm_backward(g, x, gamma, mean, invstd, eps, yd, gy, gx, gg, gb);
+                  return std::vector<Tensor>{gx, gg, gb};
+                });
 }
 
 Tensor layer_norm_channels(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {

@@ -73,6 +73,12 @@ TEST_CASE("batch_norm: train statistics, running updates, eval", "[forward]") {
       CHECK(rm.to_vector()[c] == Approx(0.1 * mean).epsilon(1e-5));
       CHECK(rv.to_vector()[c] == Approx(0.9 + 0.1 * var[c] * 60 / 59).epsilon(1e-5));
     }
+    // The fused ReLU: max(0, .) of the same values, and the same running statistics.
+    Tensor rm2 = Tensor::zeros({3}, dt), rv2 = Tensor::full({3}, 1.0, dt);
+    const auto fused = batch_norm(x, g, b, rm2, rv2, true, 0.1, 1e-5, /*relu=*/true).to_vector();
+    for (size_t i = 0; i < expect.size(); ++i) CHECK(fused[i] == Approx(std::max(expect[i], 0.0)).margin(tol(dt) * 10));
+    CHECK(rm2.to_vector() == rm.to_vector());
+    CHECK(rv2.to_vector() == rv.to_vector());
     // Eval uses the running statistics.
     const auto y = batch_norm(x, g, b, rm, rv, false).to_vector();
     const auto rmv = rm.to_vector(), rvv = rv.to_vector(), gv = g.to_vector(), bv = b.to_vector();

@@ -107,6 +107,13 @@ void norm_cases(std::vector<Case>& cs) {
           Tensor rv = Tensor::full({c}, 1.0, x[0].dtype(), x[0].device());
           return batch_norm(x[0], x[1], x[2], rm, rv, true);
         });
+    add_case(cs, "batch_norm", shapes({s}) + " train, fused relu",
+        [s, c] { return Inputs{leaf(s), leaf({c}, 0.5, 1.5), leaf({c})}; },
+        [c](const Inputs& x) {
+          Tensor rm = Tensor::zeros({c}, x[0].dtype(), x[0].device());
+          Tensor rv = Tensor::full({c}, 1.0, x[0].dtype(), x[0].device());
+          return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5, /*relu=*/true);
+        });
     add_case(cs, "batch_norm", shapes({s}) + " eval",
         [s, c] { return Inputs{leaf(s), leaf({c}, 0.5, 1.5), leaf({c})}; },
         [c](const Inputs& x) {

@@ -13,6 +13,9 @@ namespace imx {
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 // y = x W^T + b, x [n, in], W [out, in], b [out] (optional).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
+// b + sum_i x_i w_i^T: linear layers on several inputs summed into one output (a residual
+// shortcut beside a layer), each product accumulating into the output, with no sum pass.
+Tensor linear_sum(const std::vector<Tensor>& xs, const std::vector<Tensor>& ws, const Tensor& b = {});
 
 // Convolution and pooling (NCHW). conv bias is optional; stride and padding on both axes.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, int64_t stride = 1,

@@ -30,8 +30,9 @@ DotEncoderBlock::DotEncoderBlock(int64_t in, int64_t units, Generator& gen) {
 
 Tensor DotEncoderBlock::forward(const Tensor& rows) {
   check(rows.dim() == 2, "DotEncoderBlock", "expects rows [R, C], got " + shape_str(rows.shape()));
-  Tensor h = out_->forward(bn_->forward(hidden_->forward(rows), /*relu=*/true));
-  return ln_->forward(add(h, shortcut_->forward(rows)));
+  const Tensor h = bn_->forward(hidden_->forward(rows), /*relu=*/true);
+  // out(h) + shortcut(rows) as one output that both products accumulate into.
+  return ln_->forward(linear_sum({h, rows}, {out_->weight, shortcut_->weight}, out_->bias));
 }
 
 DotCritic::DotCritic(int64_t local_channels, int64_t y_dim, int64_t units, Generator& gen)

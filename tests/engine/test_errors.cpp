@@ -11,6 +11,8 @@ TEST_CASE("shape mismatches name the op and both shapes", "[errors]") {
   CHECK_THROWS_WITH(matmul(a, b), Contains("matmul") && Contains("[2, 3]") && Contains("[4, 5]"));
   CHECK_THROWS_WITH(add(a, b), Contains("add") && Contains("[2, 3]") && Contains("[4, 5]"));
   CHECK_THROWS_WITH(linear(a, b), Contains("linear") && Contains("[2, 3]") && Contains("[4, 5]"));
+  CHECK_THROWS_WITH(linear_sum({a, a}, {Tensor::zeros({4, 3}), Tensor::zeros({5, 3})}),
+                    Contains("linear") && Contains("summed terms differ") && Contains("[5, 3]"));
   Tensor x = Tensor::zeros({1, 3, 8, 8}), w = Tensor::zeros({4, 2, 3, 3});
   CHECK_THROWS_WITH(conv2d(x, w), Contains("conv2d") && Contains("[1, 3, 8, 8]") && Contains("[4, 2, 3, 3]"));
   CHECK_THROWS_WITH(reshape(a, {4, 2}), Contains("reshape") && Contains("[2, 3]") && Contains("[4, 2]"));

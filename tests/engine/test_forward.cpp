@@ -24,6 +24,11 @@ TEST_CASE("matmul and linear match loops at odd sizes", "[forward]") {
     for (int i = 0; i < 37; ++i)
       for (int j = 0; j < 23; ++j) expect[i * 23 + j] += bv[j];
     CHECK(rel_error(linear(a, w, bias).to_vector(), expect) < tol(dt));
+    // linear_sum adds a second product, z v^T, into the same output.
+    Tensor z = random_tensor({37, 5}, 5, dt), v = random_tensor({23, 5}, 6, dt);
+    const auto zv = ref::matmul(z.to_vector(), permute(v, {1, 0}).to_vector(), 37, 5, 23);
+    for (size_t i = 0; i < expect.size(); ++i) expect[i] += zv[i];
+    CHECK(rel_error(linear_sum({a, z}, {w, v}, bias).to_vector(), expect) < tol(dt));
   }
 }
 

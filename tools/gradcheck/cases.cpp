@@ -64,6 +64,9 @@ void linalg_cases(std::vector<Case>& cs) {
       [](const Inputs& x) { return linear(x[0], x[1], x[2]); });
   add_case(cs, "linear", "x[2, 4] W[6, 4] no bias", [] { return Inputs{leaf({2, 4}), leaf({6, 4})}; },
       [](const Inputs& x) { return linear(x[0], x[1]); });
+  add_case(cs, "linear_sum", "x[5, 7] W[3, 7] + z[5, 4] V[3, 4] + b[3]",
+      [] { return Inputs{leaf({5, 7}), leaf({3, 7}), leaf({5, 4}), leaf({3, 4}), leaf({3})}; },
+      [](const Inputs& x) { return linear_sum({x[0], x[2]}, {x[1], x[3]}, x[4]); });
 }
 
 void conv_cases(std::vector<Case>& cs) {

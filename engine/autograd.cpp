@@ -1,5 +1,6 @@
 #include "engine/autograd.h"
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,6 +11,18 @@ namespace imx {
 namespace {
 
 thread_local bool g_grad_enabled = true;
+thread_local RuleProfile* g_rule_profile = nullptr;
+
+// node.rule(grad), timed into the installed profile if there is one.
+std::vector<Tensor> run_rule(const Node& node, const Tensor& grad) {
+  if (!g_rule_profile) return node.rule(grad);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Tensor> in_grads = node.rule(grad);
+  auto& entry = g_rule_profile->by_op[node.op];
+  entry.calls += 1;
+  entry.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return in_grads;
+}
 
 Edge edge_to(const Tensor& t) {
   Edge e;
@@ -114,7 +127,7 @@ void walk(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, bo
     if (!feeds_target) continue;  // an intermediate target with nothing needed beyond it
     check(!create_graph || node.differentiable, node.op,
           "second-order gradients are not supported (create_graph)");
-    const std::vector<Tensor> in_grads = node.rule(grad);
+    const std::vector<Tensor> in_grads = run_rule(node, grad);
     check(in_grads.size() == node.inputs.size(), node.op,
           "gradient rule returned the wrong number of gradients");
     for (size_t i = 0; i < in_grads.size(); ++i) {
@@ -138,6 +151,12 @@ bool grad_enabled() { return g_grad_enabled; }
 
 GradMode::GradMode(bool enabled) : previous_(g_grad_enabled) { g_grad_enabled = enabled; }
 GradMode::~GradMode() { g_grad_enabled = previous_; }
+
+RuleProfile* set_rule_profile(RuleProfile* profile) {
+  RuleProfile* previous = g_rule_profile;
+  g_rule_profile = profile;
+  return previous;
+}
 
 Tensor record(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule rule) {
   return attach(std::move(out), op, std::move(inputs), std::move(rule), false);

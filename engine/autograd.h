@@ -19,6 +19,7 @@
 // flatten, permute, concat, slice (and the ops built from them, such as eval-mode batch_norm).
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +90,19 @@ Tensor record(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule r
 // take a faster kernel path when grad_enabled() is false, i.e. for first-order gradients).
 Tensor record_differentiable(Tensor out, const char* op, std::vector<Tensor> inputs,
                              GradRule rule);
+
+// Wall time of the gradient rules, by op name, while installed (dim-bench engine --breakdown).
+// A rule's time is its kernels' only on a backend that finishes them before returning (the
+// CPU); on CUDA it is their launch. Installed per thread: the walk on this thread fills it.
+struct RuleProfile {
+  struct Entry {
+    int64_t calls = 0;
+    double seconds = 0;
+  };
+  std::map<std::string, Entry> by_op;
+};
+// Installs `profile` (nullptr: none) for this thread's walks; returns the one it replaces.
+RuleProfile* set_rule_profile(RuleProfile* profile);
 
 // Runs back-propagation from root with the given seed gradient, accumulating into leaves' .grad.
 // The rules that ran are released unless retain_graph.

@@ -15,6 +15,7 @@
 #include "bench/common/subcommands.h"
 #include "bench/common/timing.h"
 #include "bench/engine/step_flops.h"
+#include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -35,7 +36,13 @@ struct Args {
   std::vector<int64_t> units{512, 2048};
   std::vector<std::string> estimators{"jsd", "infonce"};
   bool skip_kernels = false;
+  bool breakdown = false;
 };
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
 
 struct ConvLayer {
   const char* name;
@@ -118,23 +125,31 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
   Tensor x = uniform({a.batch, spec.channels, spec.size, spec.size}, -1, 1, g);
   Backend& cpu = cpu_backend();
   MemoryStats step_stats;
+  std::vector<double> times, forward_ms, backward_ms, optimizer_ms;
   auto step = [&] {
     cpu.reset_peak_memory();
+    const double t0 = bench::seconds_now();
     opt.zero_grad();
-    model.encoder_loss(x, 0).objective.total().backward();
+    const Tensor loss = model.encoder_loss(x, 0).objective.total();
+    const double t1 = bench::seconds_now();
+    loss.backward();
+    const double t2 = bench::seconds_now();
     opt.step();
+    const double t3 = bench::seconds_now();
     step_stats = cpu.memory_stats();
+    times.push_back((t3 - t0) * 1e3);
+    forward_ms.push_back((t1 - t0) * 1e3);
+    backward_ms.push_back((t2 - t1) * 1e3);
+    optimizer_ms.push_back((t3 - t2) * 1e3);
   };
   step();  // warm-up: the caching allocator fills, OpenMP and OpenBLAS start their threads
-  std::vector<double> times;
-  for (int i = 0; i < a.step_reps; ++i) {
-    const double t0 = bench::seconds_now();
-    step();
-    times.push_back((bench::seconds_now() - t0) * 1e3);
-  }
-  std::sort(times.begin(), times.end());
-  const double ms = times.size() % 2 ? times[times.size() / 2] : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
-  const double best = times.front();
+  times.clear(), forward_ms.clear(), backward_ms.clear(), optimizer_ms.clear();
+  RuleProfile rules;
+  RuleProfile* const previous = set_rule_profile(a.breakdown ? &rules : nullptr);
+  for (int i = 0; i < a.step_reps; ++i) step();
+  set_rule_profile(previous);
+  const double ms = median(times);
+  const double best = *std::min_element(times.begin(), times.end());
   const auto terms = bench::dim_l_step_flops(spec, a.batch, units);
   const double flops = bench::total_flops(terms);
   const double gf = flops / (ms * 1e-3) / 1e9;
@@ -164,7 +179,33 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
                 arch.c_str(), (long long)units, std::string(mi::estimator_name(e)).c_str(), flops / 1e9, ms, best,
                 a.batch / (ms * 1e-3), 100 * gf / ceiling, peak_mb, (long long)step_stats.allocations,
                 (long long)step_stats.system_allocations);
-  emit(a, row, buf);
+  if (a.breakdown) {
+    // Where the step's time goes: the phases (medians), and the backward pass by op (means).
+    nlohmann::json by_op = nlohmann::json::object();
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto& [op, e] : rules.by_op) {
+      const double per_step = e.seconds * 1e3 / a.step_reps;
+      by_op[op] = {{"ms_per_step", per_step}, {"calls_per_step", double(e.calls) / a.step_reps}};
+      order.emplace_back(per_step, op);
+    }
+    std::sort(order.rbegin(), order.rend());
+    row["breakdown"] = {{"forward_ms", median(forward_ms)},
+                        {"backward_ms", median(backward_ms)},
+                        {"optimizer_ms", median(optimizer_ms)},
+                        {"backward_rules", by_op}};
+    std::string lines = buf;
+    char line[200];
+    std::snprintf(line, sizeof line, "\n      forward + zero_grad %7.1f ms   backward %7.1f ms   optimizer %6.1f ms (medians)",
+                  median(forward_ms), median(backward_ms), median(optimizer_ms));
+    lines += line;
+    for (const auto& [per_step, op] : order) {
+      std::snprintf(line, sizeof line, "\n      backward %-22s %7.2f ms/step", op.c_str(), per_step);
+      lines += line;
+    }
+    emit(a, row, lines);
+  } else {
+    emit(a, row, buf);
+  }
   // The next case has other sizes: hand this one's cached blocks back, so the process holds
   // only what the largest case needs.
   cpu.empty_cache();
@@ -210,6 +251,9 @@ void add_engine_subcommand(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_flag("--steps-only", a->skip_kernels, "Only the training steps (skip matmul and conv)");
+  cmd->add_flag("--breakdown", a->breakdown,
+                "Also where each step's time goes: forward, backward and optimizer (medians), and the "
+                "backward pass by op (the wall time of each op's gradient rules, per step)");
   cmd->add_flag("--json", a->json, "One JSON object per line instead of the table");
   cmd->callback([a] { run_engine_bench(*a); });
 }

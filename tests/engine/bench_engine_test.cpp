@@ -4,6 +4,7 @@
 #include <catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <sstream>
 #include <string>
 
@@ -42,4 +43,40 @@ TEST_CASE("dim-bench engine --json reports steps with their FLOP count and memor
     ++steps;
   }
   CHECK(steps == 2);
+}
+
+TEST_CASE("dim-bench engine --breakdown splits each step into phases and backward rules", "[bench]") {
+  TempDir dir("imx_dim_bench_engine_breakdown");
+  const auto r = imx::test::run_command(
+      std::string("'") + DIM_BENCH_PATH +
+          "' engine --json --steps-only --breakdown --arch mnist28 --mi-units 32 --estimator jsd --batch 4 --reps 1 --step-reps 3",
+      dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  int steps = 0;
+  while (std::getline(lines, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j["kind"] != "step") continue;
+    const auto& b = j["breakdown"];
+    const double fwd = b["forward_ms"].get<double>(), bwd = b["backward_ms"].get<double>(),
+                 opt = b["optimizer_ms"].get<double>();
+    CHECK(fwd > 0);
+    CHECK(bwd > 0);
+    CHECK(opt > 0);
+    // Medians of the parts need not add up to the median step, but none exceeds the slowest step.
+    CHECK(std::max({fwd, bwd, opt}) <= j["ms"].get<double>() * 3);
+    // The encoder's convolutions, linear layers and fused batch norms each ran their rules: mnist28
+    // has two conv layers and one fc layer with batch norm.
+    const auto& rules = b["backward_rules"];
+    CHECK(rules["conv2d"]["calls_per_step"].get<double>() == 2);
+    CHECK(rules.contains("linear"));
+    CHECK(rules.contains("batch_norm_relu"));
+    double rule_ms = 0;
+    for (const auto& [op, e] : rules.items()) rule_ms += e["ms_per_step"].get<double>();
+    CHECK(rule_ms <= bwd * 3);
+    ++steps;
+  }
+  CHECK(steps == 1);
 }

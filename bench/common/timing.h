@@ -42,6 +42,22 @@ double median_ms(int reps, F&& f, double slow_ms = 2000) {
   return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
 }
 
+// The ceiling's float32 n×n×n product through OpenBLAS on `threads` threads (0 = all), with
+// its operands kept ready, so that one product can be timed right beside each measured run.
+// On a shared machine whose available compute drifts by tens of percent within a minute, the
+// ratio of two runs taken back to back is steadier than either: each step's share of the
+// ceiling is taken against its own neighbour.
+class CeilingProbe {
+ public:
+  explicit CeilingProbe(int threads = 0, int n = 2048);
+  double gflops();  // one timed product
+  double best_gflops(int reps);  // best of `reps`, after a warm-up product
+
+ private:
+  int threads_, n_;
+  std::vector<float> a_, b_, c_;
+};
+
 // GFLOP/s of a float32 n×n×n product through OpenBLAS, best of `reps`, on `threads` threads
 // (0 = all).
 double sgemm_ceiling_gflops(int threads = 0, int n = 2048, int reps = 3);

@@ -70,11 +70,13 @@ std::string rate_line(const std::string& what, double flops, double seconds, dou
   return buf;
 }
 
-void kernels(const Args& a, double ceiling) {
+// Each row's share is against the ceiling's best of 3 products timed right after the row.
+void kernels(const Args& a, bench::CeilingProbe& probe) {
   Generator gen(1);
   {
     Tensor x = uniform({2048, 2048}, -1, 1, gen), y = uniform({2048, 2048}, -1, 1, gen);
     const double s = bench::best_seconds(a.reps, [&] { matmul(x, y); });
+    const double ceiling = probe.best_gflops(3);
     const double f = 2.0 * 2048 * 2048 * 2048;
     emit(a, rate_row("matmul", "matmul 2048^3", f, s, ceiling), rate_line("matmul 2048^3", f, s, ceiling));
   }
@@ -85,7 +87,7 @@ void kernels(const Args& a, double ceiling) {
       {"MNIST conv0 1->64 k5 s2 p2 28x28", 1, 28, 64, 5, 2, 2},
       {"MNIST conv1 64->128 k5 s2 p2 14x14", 64, 14, 128, 5, 2, 2},
   };
-  double dcgan_flops = 0, dcgan_seconds = 0;
+  double dcgan_flops = 0, dcgan_seconds = 0, dcgan_ceiling_work = 0;
   for (const auto& l : layers) {
     // As in the encoder: the first layer's images need no gradient (two products), the others
     // get forward, data and filter gradients (three).
@@ -101,18 +103,24 @@ void kernels(const Args& a, double ceiling) {
       x.zero_grad();
       w.zero_grad();
     });
+    const double ceiling = probe.best_gflops(3);
     const std::string name = std::string(l.name) + (first ? " fwd+bwd-filter" : " fwd+bwd");
     emit(a, rate_row("conv", name, flops, s, ceiling), rate_line(name, flops, s, ceiling));
-    if (std::string(l.name).rfind("DCGAN", 0) == 0) dcgan_flops += flops, dcgan_seconds += s;
+    if (std::string(l.name).rfind("DCGAN", 0) == 0)
+      dcgan_flops += flops, dcgan_seconds += s, dcgan_ceiling_work += s * ceiling;
   }
+  // The total's ceiling weighs each layer's by its time: the share is all FLOPs over what the
+  // ceiling would have done in the layers' times.
   const std::string total = "DCGAN encoder convs, total";
+  const double ceiling = dcgan_ceiling_work / dcgan_seconds;
   emit(a, rate_row("conv", total, dcgan_flops, dcgan_seconds, ceiling),
        rate_line(total, dcgan_flops, dcgan_seconds, ceiling));
 }
 
 // One DIM(L) training step of the model dim-train trains: encoder, dot critic, MI loss (fused
 // forward+backward), Adam; the prior term is off so that the step is the FLOP count's.
-void training_step(const Args& a, const std::string& arch, int64_t units, mi::Estimator e, double ceiling) {
+void training_step(const Args& a, const std::string& arch, int64_t units, mi::Estimator e,
+                   bench::CeilingProbe& probe) {
   models::DimConfig config;
   config.arch = arch;
   config.mi_units = units;
@@ -125,7 +133,7 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
   Tensor x = uniform({a.batch, spec.channels, spec.size, spec.size}, -1, 1, g);
   Backend& cpu = cpu_backend();
   MemoryStats step_stats;
-  std::vector<double> times, forward_ms, backward_ms, optimizer_ms;
+  std::vector<double> times, forward_ms, backward_ms, optimizer_ms, ceilings;
   auto step = [&] {
     cpu.reset_peak_memory();
     const double t0 = bench::seconds_now();
@@ -145,14 +153,22 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
   step();  // warm-up: the caching allocator fills, OpenMP and OpenBLAS start their threads
   times.clear(), forward_ms.clear(), backward_ms.clear(), optimizer_ms.clear();
   RuleProfile rules;
-  RuleProfile* const previous = set_rule_profile(a.breakdown ? &rules : nullptr);
-  for (int i = 0; i < a.step_reps; ++i) step();
+  RuleProfile* const previous = set_rule_profile(nullptr);
+  const auto terms = bench::dim_l_step_flops(spec, a.batch, units);
+  const double flops = bench::total_flops(terms);
+  // Each timed step follows one ceiling product (not profiled): its share is against that.
+  std::vector<double> shares;
+  for (int i = 0; i < a.step_reps; ++i) {
+    set_rule_profile(previous);
+    ceilings.push_back(probe.gflops());
+    set_rule_profile(a.breakdown ? &rules : nullptr);
+    step();
+    shares.push_back(100 * flops / (times.back() * 1e-3) / 1e9 / ceilings.back());
+  }
   set_rule_profile(previous);
   const double ms = median(times);
   const double best = *std::min_element(times.begin(), times.end());
-  const auto terms = bench::dim_l_step_flops(spec, a.batch, units);
-  const double flops = bench::total_flops(terms);
-  const double gf = flops / (ms * 1e-3) / 1e9;
+  const double gf = flops / (ms * 1e-3) / 1e9, ceiling = median(ceilings), share = median(shares);
   const double peak_mb = double(step_stats.peak_bytes) / 1e6;
   nlohmann::json row{{"kind", "step"},
                      {"arch", arch},
@@ -164,8 +180,10 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
                      {"ms_best", best},
                      {"images_per_s", a.batch / (ms * 1e-3)},
                      {"gflops", gf},
-                     {"pct_of_ceiling", 100 * gf / ceiling},
+                     {"pct_of_ceiling", share},
                      {"ceiling_gflops", ceiling},
+                     {"ms_per_step", times},
+                     {"ceiling_gflops_per_step", ceilings},
                      {"peak_mb", peak_mb},
                      {"allocations_per_step", step_stats.allocations},
                      {"system_allocations_per_step", step_stats.system_allocations}};
@@ -177,7 +195,7 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
                 "  %-8s mi-units %4lld %-8s %7.2f GFLOP %8.1f ms (best %6.1f) %6.0f img/s %5.1f%% of ceiling"
                 "  peak %7.1f MB  %lld allocs (%lld from the system)",
                 arch.c_str(), (long long)units, std::string(mi::estimator_name(e)).c_str(), flops / 1e9, ms, best,
-                a.batch / (ms * 1e-3), 100 * gf / ceiling, peak_mb, (long long)step_stats.allocations,
+                a.batch / (ms * 1e-3), share, peak_mb, (long long)step_stats.allocations,
                 (long long)step_stats.system_allocations);
   if (a.breakdown) {
     // Where the step's time goes: the phases (medians), and the backward pass by op (means).
@@ -213,22 +231,20 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
 
 void run_engine_bench(const Args& a) {
   if (a.reps < 1 || a.step_reps < 1) throw std::runtime_error("--reps and --step-reps must be >= 1");
-  double ceiling = bench::sgemm_ceiling_gflops(0, 2048, a.reps);
+  bench::CeilingProbe probe;
+  const double ceiling = probe.best_gflops(a.reps);
   emit(a, {{"kind", "ceiling"}, {"what", "OpenBLAS sgemm 2048^3"}, {"gflops", ceiling}},
        "ceiling: OpenBLAS sgemm 2048^3 = " + std::to_string(ceiling) + " GFLOP/s\n");
-  if (!a.skip_kernels) kernels(a, ceiling);
+  if (!a.skip_kernels) kernels(a, probe);
   if (!a.json)
     std::printf("\nDIM(L) training step, batch %lld: encoder + dot critic + MI loss + Adam. FLOPs: products only\n"
                 "(convs fwd + filter grad + data grad except the first layer, linear layers x3, the MI loss's 3);\n"
-                "median of %d steps after a warm-up; peak = the most tensor memory live during the step.\n",
+                "median of %d steps after a warm-up, each step's share of the ceiling against one ceiling product\n"
+                "timed just before it (median of the shares); peak = the most tensor memory live during the step.\n",
                 (long long)a.batch, a.step_reps);
   for (const std::string& arch : a.archs)
     for (int64_t units : a.units)
-      for (const std::string& name : a.estimators) {
-        // Re-measured per step case: the shared machine's available compute drifts.
-        ceiling = bench::sgemm_ceiling_gflops(0, 2048, 5);
-        training_step(a, arch, units, mi::parse_estimator(name), ceiling);
-      }
+      for (const std::string& name : a.estimators) training_step(a, arch, units, mi::parse_estimator(name), probe);
 }
 
 }  // namespace

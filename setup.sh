@@ -3,8 +3,10 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev libopenblas-dev       # CPU backend: Eigen products, OpenBLAS ceiling
+  libopenblas-dev                     # CPU products (blas/gemm.cpp): double, and the float shapes OpenBLAS wins
   libopenblas-openmp-dev              # OpenBLAS sharing the OpenMP pool (see CMakeLists.txt)
+  libdnnl-dev                         # CPU products: oneDNN's sgemm, faster on most float shapes
+  libeigen3-dev                       # dim-bench-data: Eigen's GEMM beside OpenBLAS's
   catch2                              # tests (Catch2 v2 single header)
   libboost-context-dev                # SIMT emulation: one fiber per GPU thread
   libcli11-dev nlohmann-json3-dev     # tool flags, JSON output

@@ -42,8 +42,9 @@ double median_ms(int reps, F&& f, double slow_ms = 2000) {
   return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
 }
 
-// The ceiling's float32 n×n×n product through OpenBLAS on `threads` threads (0 = all), with
-// its operands kept ready, so that one product can be timed right beside each measured run.
+// The ceiling: a float32 n×n×n product on `threads` threads (0 = all) through OpenBLAS and
+// through oneDNN (when built with it), the faster of the two, with the operands kept ready so
+// that it can be timed right beside each measured run.
 // On a shared machine whose available compute drifts by tens of percent within a minute, the
 // ratio of two runs taken back to back is steadier than either: each step's share of the
 // ceiling is taken against its own neighbour.
@@ -58,8 +59,7 @@ class CeilingProbe {
   std::vector<float> a_, b_, c_;
 };
 
-// GFLOP/s of a float32 n×n×n product through OpenBLAS, best of `reps`, on `threads` threads
-// (0 = all).
+// GFLOP/s of the ceiling's product (CeilingProbe), best of `reps`, on `threads` threads (0 = all).
 double sgemm_ceiling_gflops(int threads = 0, int n = 2048, int reps = 3);
 
 }  // namespace imx::bench

@@ -1,6 +1,7 @@
 // `dim-bench mi`: forward and forward+backward time of the fused MI kernel beside the unfused
 // baseline and the naive materializing path, in the same run, with the achieved GFLOP/s
-// against an OpenBLAS sgemm ceiling measured in this run and the scratch memory each needs.
+// against the sgemm ceiling (the faster of OpenBLAS and oneDNN, bench/common/timing.h)
+// measured in this run and the scratch memory each needs.
 // With --device cuda: the cuBLAS path and the CUDA kernels per precision against the cuBLAS
 // GEMMs of the same problem and the device peak (run_cuda).
 #include <cmath>
@@ -326,8 +327,9 @@ void print_json(const Row& r, double ceiling, int threads) {
 }
 
 void print_header(int threads, int ceiling_n) {
-  std::printf("ceiling: OpenBLAS sgemm %d^3 on %d thread(s), best of 3, measured before each case\n", ceiling_n,
-              threads);
+  std::printf("ceiling: sgemm %d^3 (the faster of OpenBLAS and oneDNN) on %d thread(s), best of 3, measured before "
+              "each case\n",
+              ceiling_n, threads);
   std::printf("GFLOP/s = 6*(B*K)*(B*P)*D / fwd+bwd time (the three products: scores, dG, dL); "
               "float32; median of the reps after a warm-up (one rep when a run takes over 2 s)\n");
   std::printf("%-14s %-8s %4s %4s %5s %2s %10s %11s %8s %8s %6s %10s %9s %10s\n", "estimator", "impl", "B", "P",

@@ -1,5 +1,5 @@
 // The CPU backend: the reference implementation of every primitive (float32 and float64),
-// Eigen/OpenBLAS for products, OpenMP across cores. Split by kernel family into cpu/*.cpp.
+// oneDNN/OpenBLAS for products (blas/gemm.h), OpenMP across cores. Split by kernel family into cpu/*.cpp.
 #pragma once
 #include "engine/backend.h"
 

@@ -1,8 +1,6 @@
-// Matrix products through Eigen, with Eigen's own products handed to OpenBLAS
-// (EIGEN_USE_BLAS), which measures faster on these machines (see bench/engine).
-#define EIGEN_USE_BLAS
-#include <Eigen/Dense>
-
+// Matrix products of the CPU backend: blas::gemm on row-major operands (oneDNN or OpenBLAS by
+// shape, blas/gemm.cpp).
+#include "blas/gemm.h"
 #include "engine/cpu/cpu_backend.h"
 
 namespace imx {
@@ -10,31 +8,13 @@ namespace imx {
 template <class T>
 void cpu_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
               const T* b, T beta, T* c) {
-  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using CMap = Eigen::Map<const Mat>;
-  Eigen::Map<Mat> C(c, m, n);
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (beta == T(0)) C.setZero();
-    else C *= beta;
+  if (k == 0) {  // no product: C = beta C (BLAS would too, but not every library takes K = 0)
+    for (int64_t i = 0; i < m * n; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
     return;
   }
-  // A stored [m,k] or, transposed, [k,m]; likewise B.
-  const CMap A(a, trans_a ? k : m, trans_a ? m : k);
-  const CMap B(b, trans_b ? n : k, trans_b ? k : n);
-  // beta == 0 assigns (no pass over C first); otherwise scale, then accumulate.
-  auto apply = [&](const auto& product) {
-    if (beta == T(0)) {
-      C.noalias() = alpha * product;
-    } else {
-      if (beta != T(1)) C *= beta;
-      C.noalias() += alpha * product;
-    }
-  };
-  if (!trans_a && !trans_b) apply(A * B);
-  else if (trans_a && !trans_b) apply(A.transpose() * B);
-  else if (!trans_a && trans_b) apply(A * B.transpose());
-  else apply(A.transpose() * B.transpose());
+  // A stored [m,k] or, transposed, [k,m]; likewise B: leading dimensions are row lengths.
+  blas::gemm<T>(trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
 template void cpu_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,

@@ -17,7 +17,7 @@
 // order, so results repeat bit for bit at a fixed thread count.
 #include <algorithm>
 
-#include "losses/mi/blas.h"
+#include "blas/gemm.h"
 #include "losses/mi/dispatch.h"
 #include "losses/mi/estimator_run.h"
 #include "losses/mi/fused_dv.h"

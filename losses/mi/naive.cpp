@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "losses/mi/blas.h"
+#include "blas/gemm.h"
 #include "losses/mi/mi.h"
 #include "losses/mi/parallel.h"
 #include "losses/mi/scratch.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "losses/mi/blas.h"
+#include "blas/gemm.h"
 #include "losses/mi/dispatch.h"
 #include "losses/mi/estimator_run.h"
 #include "losses/mi/parallel.h"

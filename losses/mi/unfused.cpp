@@ -2,7 +2,7 @@
 // the estimator's reductions over bands of rows (OpenMP), dLoss/ds formed in place, and two
 // gemms for the gradients. Same estimator code as the fused kernel (estimator_run.h); only the
 // way the score matrix is produced differs.
-#include "losses/mi/blas.h"
+#include "blas/gemm.h"
 #include "losses/mi/dispatch.h"
 #include "losses/mi/estimator_run.h"
 #include "losses/mi/mi.h"

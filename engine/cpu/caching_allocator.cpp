@@ -1,5 +1,7 @@
 #include "engine/cpu/caching_allocator.h"
 
+#include <sys/mman.h>
+
 #include <bit>
 #include <cstdlib>
 #include <string>
@@ -16,9 +18,18 @@ namespace imx::cpu {
 
 namespace {
 
+constexpr std::size_t kHugePage = std::size_t(2) << 20;
+
+// Blocks of 4 MiB or more start on a 2 MiB boundary and are offered to the kernel for
+// transparent huge pages (where THP is "madvise", as on these machines, nothing else gets
+// them): the big activations, gradients and Adam states are streamed by one op after another,
+// and with 4 KiB pages each stream walks a new page every 1024 floats.
 void* system_allocate(std::size_t block) {
-  void* p = std::aligned_alloc(64, block);
+  const bool huge = block >= 2 * kHugePage;
+  const std::size_t size = huge ? (block + kHugePage - 1) / kHugePage * kHugePage : block;
+  void* p = std::aligned_alloc(huge ? kHugePage : 64, size);
   if (!p) throw Error("cpu: out of memory allocating " + std::to_string(block) + " bytes");
+  if (huge) madvise(p, size, MADV_HUGEPAGE);  // advice only: without THP the pages stay small
   return p;
 }
 

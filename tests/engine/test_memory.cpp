@@ -42,6 +42,8 @@ TEST_CASE("a freed block is handed out again without a system allocation", "[mem
   CHECK(after.system_allocations == 0);
   CHECK(after.peak_bytes == before.in_use_bytes + CachingAllocator::bucket_size(again.nbytes()));
   CHECK(reinterpret_cast<uintptr_t>(again.raw()) % 64 == 0);
+  // Blocks of 4 MiB or more start on a 2 MiB boundary, where a transparent huge page can back them.
+  CHECK(reinterpret_cast<uintptr_t>(again.raw()) % (2u << 20) == 0);
 }
 #endif
 

@@ -7,25 +7,37 @@
 #include <algorithm>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/mi/test_files.h"
 
 using imx::test::TempDir;
 
-TEST_CASE("dim-bench engine --json reports steps with their FLOP count and memory", "[bench]") {
-  TempDir dir("imx_dim_bench_engine");
-  const auto r = imx::test::run_command(
-      std::string("'") + DIM_BENCH_PATH +
-          "' engine --json --steps-only --arch mnist28 --mi-units 32 --estimator jsd,infonce --batch 4 --reps 1 --step-reps 2",
-      dir);
+namespace {
+
+// The step rows of one `dim-bench engine --json --steps-only` run with the given flags.
+std::vector<nlohmann::json> step_rows(const std::string& flags, const char* dir_name) {
+  TempDir dir(dir_name);
+  const auto r = imx::test::run_command(std::string("'") + DIM_BENCH_PATH + "' engine --json --steps-only " + flags, dir);
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   std::istringstream lines(r.out);
   std::string line;
-  int steps = 0;
+  std::vector<nlohmann::json> rows;
   while (std::getline(lines, line)) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    if (j["kind"] != "step") continue;
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (j["kind"] == "step") rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("dim-bench engine --json reports steps with their FLOP count and memory", "[bench]") {
+  const auto rows = step_rows("--arch mnist28 --mi-units 32 --estimator jsd,infonce --batch 4 --reps 1 --step-reps 2",
+                              "imx_dim_bench_engine");
+  int steps = 0;
+  for (const auto& j : rows) {
     CHECK(j["arch"] == "mnist28");
     CHECK(j["batch"] == 4);
     double sum = 0;
@@ -56,19 +68,10 @@ TEST_CASE("dim-bench engine --json reports steps with their FLOP count and memor
 }
 
 TEST_CASE("dim-bench engine --breakdown splits each step into phases and backward rules", "[bench]") {
-  TempDir dir("imx_dim_bench_engine_breakdown");
-  const auto r = imx::test::run_command(
-      std::string("'") + DIM_BENCH_PATH +
-          "' engine --json --steps-only --breakdown --arch mnist28 --mi-units 32 --estimator jsd --batch 4 --reps 1 --step-reps 3",
-      dir);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  std::istringstream lines(r.out);
-  std::string line;
+  const auto rows = step_rows("--breakdown --arch mnist28 --mi-units 32 --estimator jsd --batch 4 --reps 1 --step-reps 3",
+                              "imx_dim_bench_engine_breakdown");
   int steps = 0;
-  while (std::getline(lines, line)) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    if (j["kind"] != "step") continue;
+  for (const auto& j : rows) {
     const auto& b = j["breakdown"];
     const double fwd = b["forward_ms"].get<double>(), bwd = b["backward_ms"].get<double>(),
                  opt = b["optimizer_ms"].get<double>();

@@ -152,16 +152,14 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
   };
   step();  // warm-up: the caching allocator fills, OpenMP and OpenBLAS start their threads
   times.clear(), forward_ms.clear(), backward_ms.clear(), optimizer_ms.clear();
-  RuleProfile rules;
-  RuleProfile* const previous = set_rule_profile(nullptr);
   const auto terms = bench::dim_l_step_flops(spec, a.batch, units);
   const double flops = bench::total_flops(terms);
-  // Each timed step follows one ceiling product (not profiled): its share is against that.
+  // Each timed step follows one ceiling product: its share is against that.
+  RuleProfile rules;
+  RuleProfile* const previous = set_rule_profile(a.breakdown ? &rules : nullptr);
   std::vector<double> shares;
   for (int i = 0; i < a.step_reps; ++i) {
-    set_rule_profile(previous);
     ceilings.push_back(probe.gflops());
-    set_rule_profile(a.breakdown ? &rules : nullptr);
     step();
     shares.push_back(100 * flops / (times.back() * 1e-3) / 1e9 / ceilings.back());
   }

@@ -11,14 +11,14 @@ namespace imx {
 namespace {
 
 thread_local bool g_grad_enabled = true;
-thread_local RuleProfile* g_rule_profile = nullptr;
+thread_local OpProfile* g_profile = nullptr;
 
 // node.rule(grad), timed into the installed profile if there is one.
 std::vector<Tensor> run_rule(const Node& node, const Tensor& grad) {
-  if (!g_rule_profile) return node.rule(grad);
+  if (!g_profile) return node.rule(grad);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Tensor> in_grads = node.rule(grad);
-  auto& entry = g_rule_profile->by_op[node.op];
+  auto& entry = g_profile->backward_by_op[node.op];
   entry.calls += 1;
   entry.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return in_grads;
@@ -41,6 +41,13 @@ Tensor attach(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule r
   bool needed = false;
   for (const auto& t : inputs) needed = needed || (t.defined() && t.requires_grad());
   if (!needed) return out;
+  if (g_profile) {  // the forward clock: everything since the previous record is this op's
+    const auto now = std::chrono::steady_clock::now();
+    auto& entry = g_profile->forward_by_op[op];
+    entry.calls += 1;
+    entry.seconds += std::chrono::duration<double>(now - g_profile->forward_mark).count();
+    g_profile->forward_mark = now;
+  }
   auto node = std::make_shared<Node>();
   node->op = op;
   node->inputs.reserve(inputs.size());
@@ -152,9 +159,9 @@ bool grad_enabled() { return g_grad_enabled; }
 GradMode::GradMode(bool enabled) : previous_(g_grad_enabled) { g_grad_enabled = enabled; }
 GradMode::~GradMode() { g_grad_enabled = previous_; }
 
-RuleProfile* set_rule_profile(RuleProfile* profile) {
-  RuleProfile* previous = g_rule_profile;
-  g_rule_profile = profile;
+OpProfile* set_op_profile(OpProfile* profile) {
+  OpProfile* previous = g_profile;
+  g_profile = profile;
   return previous;
 }
 

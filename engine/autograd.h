@@ -18,6 +18,7 @@
 // add, sub, mul, div, scale, add_scalar, dropout, sum, mean, sum_to, broadcast_to, reshape,
 // flatten, permute, concat, slice (and the ops built from them, such as eval-mode batch_norm).
 #pragma once
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -91,18 +92,23 @@ Tensor record(Tensor out, const char* op, std::vector<Tensor> inputs, GradRule r
 Tensor record_differentiable(Tensor out, const char* op, std::vector<Tensor> inputs,
                              GradRule rule);
 
-// Wall time of the gradient rules, by op name, while installed (dim-bench engine --breakdown).
-// A rule's time is its kernels' only on a backend that finishes them before returning (the
-// CPU); on CUDA it is their launch. Installed per thread: the walk on this thread fills it.
-struct RuleProfile {
+// Wall time by op name while installed (dim-bench engine --breakdown), on the CPU where kernels
+// finish before they return (on CUDA it is their launch). Installed per thread.
+// - backward: each gradient rule's own time, from the walk;
+// - forward: the time from the previous recorded op (or mark()) to this op's record, so it
+//   holds the op's kernels plus whatever ran between (ops that record nothing, glue).
+struct OpProfile {
   struct Entry {
     int64_t calls = 0;
     double seconds = 0;
   };
-  std::map<std::string, Entry> by_op;
+  std::map<std::string, Entry> forward_by_op, backward_by_op;
+  std::chrono::steady_clock::time_point forward_mark = std::chrono::steady_clock::now();
+  // Starts the forward clock: call it where the timed forward pass begins.
+  void mark() { forward_mark = std::chrono::steady_clock::now(); }
 };
-// Installs `profile` (nullptr: none) for this thread's walks; returns the one it replaces.
-RuleProfile* set_rule_profile(RuleProfile* profile);
+// Installs `profile` (nullptr: none) for this thread's ops and walks; returns the one it replaces.
+OpProfile* set_op_profile(OpProfile* profile);
 
 // Runs back-propagation from root with the given seed gradient, accumulating into leaves' .grad.
 // The rules that ran are released unless retain_graph.

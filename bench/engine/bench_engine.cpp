@@ -132,12 +132,14 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
   Generator g(7);
   Tensor x = uniform({a.batch, spec.channels, spec.size, spec.size}, -1, 1, g);
   Backend& cpu = cpu_backend();
+  OpProfile profile;  // filled only while installed, around the timed steps
   MemoryStats step_stats;
   std::vector<double> times, forward_ms, backward_ms, optimizer_ms, ceilings;
   auto step = [&] {
     cpu.reset_peak_memory();
     const double t0 = bench::seconds_now();
     opt.zero_grad();
+    profile.mark();
     const Tensor loss = model.encoder_loss(x, 0).objective.total();
     const double t1 = bench::seconds_now();
     loss.backward();
@@ -155,15 +157,14 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
   const auto terms = bench::dim_l_step_flops(spec, a.batch, units);
   const double flops = bench::total_flops(terms);
   // Each timed step follows one ceiling product: its share is against that.
-  RuleProfile rules;
-  RuleProfile* const previous = set_rule_profile(a.breakdown ? &rules : nullptr);
+  OpProfile* const previous = set_op_profile(a.breakdown ? &profile : nullptr);
   std::vector<double> shares;
   for (int i = 0; i < a.step_reps; ++i) {
     ceilings.push_back(probe.gflops());
     step();
     shares.push_back(100 * flops / (times.back() * 1e-3) / 1e9 / ceilings.back());
   }
-  set_rule_profile(previous);
+  set_op_profile(previous);
   const double ms = median(times);
   const double best = *std::min_element(times.begin(), times.end());
   const double gf = flops / (ms * 1e-3) / 1e9, ceiling = median(ceilings), share = median(shares);
@@ -196,28 +197,36 @@ void training_step(const Args& a, const std::string& arch, int64_t units, mi::Es
                 a.batch / (ms * 1e-3), share, peak_mb, (long long)step_stats.allocations,
                 (long long)step_stats.system_allocations);
   if (a.breakdown) {
-    // Where the step's time goes: the phases (medians), and the backward pass by op (means).
-    nlohmann::json by_op = nlohmann::json::object();
-    std::vector<std::pair<double, std::string>> order;
-    for (const auto& [op, e] : rules.by_op) {
-      const double per_step = e.seconds * 1e3 / a.step_reps;
-      by_op[op] = {{"ms_per_step", per_step}, {"calls_per_step", double(e.calls) / a.step_reps}};
-      order.emplace_back(per_step, op);
-    }
-    std::sort(order.rbegin(), order.rend());
-    row["breakdown"] = {{"forward_ms", median(forward_ms)},
-                        {"backward_ms", median(backward_ms)},
-                        {"optimizer_ms", median(optimizer_ms)},
-                        {"backward_rules", by_op}};
+    // Where the step's time goes: the phases (medians), and each pass by op (means).
+    const auto per_op = [&](const std::map<std::string, OpProfile::Entry>& entries, const char* pass,
+                            std::string& lines) {
+      nlohmann::json by_op = nlohmann::json::object();
+      std::vector<std::pair<double, std::string>> order;
+      for (const auto& [op, e] : entries) {
+        const double per_step = e.seconds * 1e3 / a.step_reps;
+        by_op[op] = {{"ms_per_step", per_step}, {"calls_per_step", double(e.calls) / a.step_reps}};
+        order.emplace_back(per_step, op);
+      }
+      std::sort(order.rbegin(), order.rend());
+      char line[200];
+      for (const auto& [per_step, op] : order) {
+        std::snprintf(line, sizeof line, "\n      %-8s %-22s %7.2f ms/step", pass, op.c_str(), per_step);
+        lines += line;
+      }
+      return by_op;
+    };
     std::string lines = buf;
     char line[200];
     std::snprintf(line, sizeof line, "\n      forward + zero_grad %7.1f ms   backward %7.1f ms   optimizer %6.1f ms (medians)",
                   median(forward_ms), median(backward_ms), median(optimizer_ms));
     lines += line;
-    for (const auto& [per_step, op] : order) {
-      std::snprintf(line, sizeof line, "\n      backward %-22s %7.2f ms/step", op.c_str(), per_step);
-      lines += line;
-    }
+    const nlohmann::json forward_ops = per_op(profile.forward_by_op, "forward", lines);
+    const nlohmann::json backward_rules = per_op(profile.backward_by_op, "backward", lines);
+    row["breakdown"] = {{"forward_ms", median(forward_ms)},
+                        {"backward_ms", median(backward_ms)},
+                        {"optimizer_ms", median(optimizer_ms)},
+                        {"forward_ops", forward_ops},
+                        {"backward_rules", backward_rules}};
     emit(a, row, lines);
   } else {
     emit(a, row, buf);
@@ -267,8 +276,9 @@ void add_engine_subcommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--steps-only", a->skip_kernels, "Only the training steps (skip matmul and conv)");
   cmd->add_flag("--breakdown", a->breakdown,
-                "Also where each step's time goes: forward, backward and optimizer (medians), and the "
-                "backward pass by op (the wall time of each op's gradient rules, per step)");
+                "Also where each step's time goes: forward, backward and optimizer (medians); the "
+                "forward pass by op (the time up to each op's output, since the previous op's); and "
+                "the backward pass by op (the wall time of each op's gradient rules), per step");
   cmd->add_flag("--json", a->json, "One JSON object per line instead of the table");
   cmd->callback([a] { run_engine_bench(*a); });
 }

@@ -67,7 +67,7 @@ TEST_CASE("dim-bench engine --json reports steps with their FLOP count and memor
   CHECK(steps == 2);
 }
 
-TEST_CASE("dim-bench engine --breakdown splits each step into phases and backward rules", "[bench]") {
+TEST_CASE("dim-bench engine --breakdown splits each step into phases, forward ops and backward rules", "[bench]") {
   const auto rows = step_rows("--breakdown --arch mnist28 --mi-units 32 --estimator jsd --batch 4 --reps 1 --step-reps 3",
                               "imx_dim_bench_engine_breakdown");
   int steps = 0;
@@ -89,6 +89,16 @@ TEST_CASE("dim-bench engine --breakdown splits each step into phases and backwar
     double rule_ms = 0;
     for (const auto& [op, e] : rules.items()) rule_ms += e["ms_per_step"].get<double>();
     CHECK(rule_ms <= bwd * 3);
+    // The forward pass by op: the same ops recorded their outputs, and the times between records
+    // lie inside the forward pass.
+    const auto& ops = b["forward_ops"];
+    CHECK(ops["conv2d"]["calls_per_step"].get<double>() == 2);
+    CHECK(ops.contains("linear"));
+    CHECK(ops.contains("batch_norm_relu"));
+    double op_ms = 0;
+    for (const auto& [op, e] : ops.items()) op_ms += e["ms_per_step"].get<double>();
+    CHECK(op_ms > 0);
+    CHECK(op_ms <= fwd * 3);
     ++steps;
   }
   CHECK(steps == 1);

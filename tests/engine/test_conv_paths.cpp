@@ -1,0 +1,103 @@
+// The float32 CPU convolution paths (oneDNN's direct kernels and im2col, engine/cpu/onednn_conv.h)
+// against the float64 im2col path, which test_forward and test_grad check against a naive loop
+// and finite differences: forward, data gradient and filter gradient, at the DIM encoders'
+// layer sizes and at odd ones (channels not a multiple of 16, stride 3, far-side padding that
+// the output size drops, non-square images, 1x1 filters).
+#include <omp.h>
+
+#include <vector>
+
+#include "engine/cpu/onednn_conv.h"
+#include "engine/ops.h"
+#include "helpers.h"
+
+using namespace imx;
+using testing::random_tensor;
+using testing::rel_error;
+
+namespace {
+
+struct Case {
+  int n, ci, h, w, co, k, s, p;
+};
+const Case kCases[] = {{8, 3, 32, 32, 64, 4, 2, 1},   {8, 64, 16, 16, 128, 4, 2, 1}, {4, 128, 8, 8, 256, 4, 2, 1},
+                       {8, 1, 28, 28, 64, 5, 2, 2},   {2, 3, 9, 7, 5, 3, 1, 1},      {3, 20, 11, 10, 24, 3, 3, 2},
+                       {2, 17, 13, 13, 33, 5, 2, 2}, {2, 32, 5, 6, 48, 1, 1, 0},    {1, 16, 7, 7, 16, 2, 2, 0}};
+
+// y, dL/dx and dL/dw for L = sum(y * r), in the dtype of x.
+struct Result {
+  std::vector<double> y, gx, gw;
+};
+Result run(const Tensor& x0, const Tensor& w0, const Tensor& r0, DType dt, const Case& c) {
+  Tensor x = x0.to(dt), w = w0.to(dt);
+  x.set_requires_grad(true), w.set_requires_grad(true);
+  Tensor y = conv2d(x, w, {}, c.s, c.p);
+  sum(mul(y, r0.to(dt))).backward();
+  return {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+}
+
+// Sets the float32 convolution library for a scope.
+struct ScopedConvLibrary {
+  explicit ScopedConvLibrary(cpu::ConvLibrary l) : saved(cpu::conv_library()) { cpu::set_conv_library(l); }
+  ~ScopedConvLibrary() { cpu::set_conv_library(saved); }
+  cpu::ConvLibrary saved;
+};
+
+std::vector<cpu::ConvLibrary> libraries() {
+  std::vector<cpu::ConvLibrary> out{cpu::ConvLibrary::im2col, cpu::ConvLibrary::automatic};
+  ConvGeometry probe{1, 16, 8, 8, 16, 3, 3, 1, 1, 8, 8};
+  ScopedConvLibrary scoped(cpu::ConvLibrary::automatic);
+  if (cpu::onednn_conv_runs(probe, cpu::ConvPass::forward)) out.push_back(cpu::ConvLibrary::onednn);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("float32 convolutions match the float64 path, on every CPU library", "[forward][conv]") {
+  for (cpu::ConvLibrary lib : libraries()) {
+    ScopedConvLibrary scoped(lib);
+    for (const Case& c : kCases) {
+      INFO("library " << cpu::conv_library_name(lib) << ", input [" << c.n << ", " << c.ci << ", " << c.h << ", "
+                      << c.w << "], " << c.co << " filters " << c.k << "x" << c.k << " stride " << c.s << " pad "
+                      << c.p);
+      const int ho = (c.h + 2 * c.p - c.k) / c.s + 1, wo = (c.w + 2 * c.p - c.k) / c.s + 1;
+      Tensor x = random_tensor({c.n, c.ci, c.h, c.w}, 1), w = random_tensor({c.co, c.ci, c.k, c.k}, 2),
+             r = random_tensor({c.n, c.co, ho, wo}, 3);
+      const Result f64 = run(x, w, r, DType::F64, c), f32 = run(x, w, r, DType::F32, c);
+      CHECK(rel_error(f32.y, f64.y) < 2e-5);
+      CHECK(rel_error(f32.gx, f64.gx) < 2e-5);
+      CHECK(rel_error(f32.gw, f64.gw) < 2e-5);
+    }
+  }
+}
+
+TEST_CASE("float32 convolutions: forward and data gradient repeat bit for bit on 1 and 2 threads",
+          "[forward][conv]") {
+  for (cpu::ConvLibrary lib : libraries()) {
+    ScopedConvLibrary scoped(lib);
+    const Case c{8, 64, 16, 16, 128, 4, 2, 1};
+    Tensor x = random_tensor({c.n, c.ci, c.h, c.w}, 4), w = random_tensor({c.co, c.ci, c.k, c.k}, 5),
+           r = random_tensor({c.n, c.co, 8, 8}, 6);
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const Result one = run(x, w, r, DType::F32, c);
+    omp_set_num_threads(2);
+    const Result two = run(x, w, r, DType::F32, c), again = run(x, w, r, DType::F32, c);
+    omp_set_num_threads(saved);
+    INFO("library " << cpu::conv_library_name(lib));
+    CHECK(one.y == two.y);
+    CHECK(one.gx == two.gx);
+    // The filter gradient sums per-thread partials: the same bits at the same thread count.
+    CHECK(two.gw == again.gw);
+    CHECK(rel_error(one.gw, two.gw) < 2e-5);
+  }
+}
+
+TEST_CASE("IMX_CONV's libraries have names, and onednn is refused without oneDNN", "[conv]") {
+  CHECK(std::string(cpu::conv_library_name(cpu::ConvLibrary::im2col)) == "im2col");
+  CHECK(std::string(cpu::conv_library_name(cpu::ConvLibrary::onednn)) == "onednn");
+  ScopedConvLibrary scoped(cpu::ConvLibrary::im2col);
+  const ConvGeometry g{1, 16, 8, 8, 16, 3, 3, 1, 1, 8, 8};
+  CHECK_FALSE(cpu::onednn_conv_runs(g, cpu::ConvPass::forward));
+  if (libraries().size() == 2) CHECK_THROWS(cpu::set_conv_library(cpu::ConvLibrary::onednn));
+}

@@ -16,7 +16,9 @@
 #include "bench/common/timing.h"
 #include "bench/engine/step_flops.h"
 #include "engine/autograd.h"
+#include "blas/gemm.h"
 #include "engine/backend.h"
+#include "engine/cpu/onednn_conv.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/random.h"
@@ -240,8 +242,19 @@ void run_engine_bench(const Args& a) {
   if (a.reps < 1 || a.step_reps < 1) throw std::runtime_error("--reps and --step-reps must be >= 1");
   bench::CeilingProbe probe;
   const double ceiling = probe.best_gflops(a.reps);
-  emit(a, {{"kind", "ceiling"}, {"what", "sgemm 2048^3, the faster of OpenBLAS and oneDNN"}, {"gflops", ceiling}},
-       "ceiling: sgemm 2048^3 (the faster of OpenBLAS and oneDNN) = " + std::to_string(ceiling) + " GFLOP/s\n");
+  // Which libraries the engine's products and convolutions use (IMX_SGEMM, IMX_CONV).
+  const std::string sgemm = blas::sgemm_library_name(blas::sgemm_library()),
+                    conv = cpu::conv_library_name(cpu::conv_library());
+  emit(a,
+       {{"kind", "ceiling"},
+        {"what", "sgemm 2048^3, the faster of OpenBLAS and oneDNN"},
+        {"gflops", ceiling},
+        {"sgemm_library", sgemm},
+        {"conv_library", conv},
+        {"have_onednn", blas::have_onednn()}},
+       "ceiling: sgemm 2048^3 (the faster of OpenBLAS and oneDNN) = " + std::to_string(ceiling) +
+           " GFLOP/s\nengine: IMX_SGEMM=" + sgemm + ", IMX_CONV=" + conv +
+           (blas::have_onednn() ? " (oneDNN in this build)" : " (no oneDNN in this build)") + "\n");
   if (!a.skip_kernels) kernels(a, probe);
   if (!a.json)
     std::printf("\nDIM(L) training step, batch %lld: encoder + dot critic + MI loss + Adam. FLOPs: products only\n"

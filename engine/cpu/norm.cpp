@@ -285,6 +285,72 @@ void batchnorm_backward_as(const NormGeometry& g, const Tensor& x, const Tensor&
   });
 }
 
+// Layer-norm over rows [outer, C] (inner == 1, the critic's [N*M*M, units]): each row's
+// statistics are sums over a contiguous row, vectorized (`omp simd` reductions, so the order
+// is the vector lanes', fixed); the parameter gradients sum into per-thread partials added in
+// thread order, as batch-norm's rows do.
+template <class T>
+void rows_layernorm_forward(const NormGeometry& g, const T* px, const T* pg, const T* pb, double eps, T* py, T* sm,
+                            T* si) {
+  const int64_t C = g.channels;
+  for_row_ranges(row_threads(g), g.outer, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * C;
+      double sum = 0, sq = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t c = 0; c < C; ++c) sum += row[c];
+      const double mean = sum / C;
+#pragma omp simd reduction(+ : sq)
+      for (int64_t c = 0; c < C; ++c) sq += (row[c] - mean) * (row[c] - mean);
+      const double invstd = 1.0 / std::sqrt(sq / C + eps);
+      T* out = py + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) out[c] = static_cast<T>((row[c] - mean) * invstd * pg[c] + pb[c]);
+      sm[r] = static_cast<T>(mean);
+      si[r] = static_cast<T>(invstd);
+    }
+  });
+}
+
+template <class T>
+void rows_layernorm_backward(const NormGeometry& g, const T* px, const T* pg, const T* sm, const T* si, const T* pgy,
+                             T* pgx, T* pgg, T* pgb) {
+  const int64_t C = g.channels;
+  const int threads = row_threads(g);
+  RowPartials acc(threads, C);  // part 0: d gamma, part 1: d beta
+  for_row_ranges(threads, g.outer, [&](int t, int64_t r0, int64_t r1) {
+    double *gg = acc.part(t, 0), *gb = acc.part(t, 1);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T *row = px + r * C, *gy = pgy + r * C;
+      const double mean = sm[r], invstd = si[r];
+      double sum_gh = 0, sum_gh_xhat = 0;
+#pragma omp simd reduction(+ : sum_gh, sum_gh_xhat)
+      for (int64_t c = 0; c < C; ++c) {
+        const double xhat = (row[c] - mean) * invstd, gh = double(gy[c]) * pg[c];
+        sum_gh += gh;
+        sum_gh_xhat += gh * xhat;
+      }
+      const double a = sum_gh / C, b = sum_gh_xhat / C;
+      T* out = pgx + r * C;
+      // The per-element map in T (the sums stay in double): at [4096, 512] in float32 it ran in
+      // 1.40 ms against 1.66 with every element widened to double.
+      const T tm = T(mean), ti = T(invstd), ta = T(a), tb = T(b);
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const T xhat = (row[c] - tm) * ti;
+        out[c] = ti * (gy[c] * pg[c] - ta - xhat * tb);
+        gg[c] += double(gy[c] * xhat);
+        gb[c] += gy[c];
+      }
+    }
+  });
+  acc.merge();
+  for (int64_t c = 0; c < C; ++c) {
+    pgg[c] = static_cast<T>(acc.part(0, 0)[c]);
+    pgb[c] = static_cast<T>(acc.part(0, 1)[c]);
+  }
+}
+
 }  // namespace
 
 void CpuBackend::batchnorm_train(const NormGeometry& g, const Tensor& x, const Tensor& gamma,
@@ -310,6 +376,7 @@ void CpuBackend::layernorm_forward(const NormGeometry& g, const Tensor& x, const
   dispatch(x.dtype(), [&]<class T>() {
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pb = beta.data<T>();
     T *py = y.data<T>(), *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
+    if (g.inner == 1) return rows_layernorm_forward(g, px, pg, pb, eps, py, sm, si);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t o = 0; o < g.outer; ++o)
       for (int64_t i = 0; i < g.inner; ++i) {
@@ -338,6 +405,8 @@ void CpuBackend::layernorm_backward(const NormGeometry& g, const Tensor& x, cons
     const T *px = x.data<T>(), *pg = gamma.data<T>(), *pgy = gy.data<T>();
     const T *sm = saved_mean.data<T>(), *si = saved_invstd.data<T>();
     T* pgx = gx.data<T>();
+    if (g.inner == 1)
+      return rows_layernorm_backward(g, px, pg, sm, si, pgy, pgx, ggamma.data<T>(), gbeta.data<T>());
     const int threads = omp_get_max_threads();
     // Per-thread float64 partial sums of the per-channel parameter gradients.
     std::vector<std::vector<double>> gg(threads, std::vector<double>(g.channels, 0.0));

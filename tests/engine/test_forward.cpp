@@ -103,6 +103,25 @@ TEST_CASE("layer_norm_channels normalizes over channels at each position", "[for
   }
 }
 
+TEST_CASE("layer_norm_channels over rows [N, C]: float32 output and gradients match float64", "[forward]") {
+  // Rows (the critic's [N*M*M, units]) take their own vectorized kernels; a mean far from 0
+  // checks that the float32 map does not lose the shifted values.
+  Tensor x = random_tensor({37, 70}, 18, DType::F64, 4, 6), g = random_tensor({70}, 19, DType::F64, 0.5, 1.5),
+         b = random_tensor({70}, 20, DType::F64), r = random_tensor({37, 70}, 21, DType::F64);
+  std::vector<std::vector<double>> out[2];
+  for (int k = 0; k < 2; ++k) {
+    const DType dt = k == 0 ? DType::F64 : DType::F32;
+    Tensor xs = x.to(dt), gs = g.to(dt), bs = b.to(dt);
+    for (Tensor* t : {&xs, &gs, &bs}) t->set_requires_grad(true);
+    Tensor y = layer_norm_channels(xs, gs, bs);
+    sum(mul(y, r.to(dt))).backward();
+    out[k] = {y.to_vector(), xs.grad().to_vector(), gs.grad().to_vector(), bs.grad().to_vector()};
+  }
+  const auto expect = ref::layernorm_channels(x.to_vector(), g.to_vector(), b.to_vector(), 37, 70, 1, 1e-5);
+  CHECK(rel_error(out[0][0], expect) < kTol64 * 10);
+  for (int i = 0; i < 4; ++i) CHECK(rel_error(out[1][i], out[0][i]) < kTol32 * 10);
+}
+
 TEST_CASE("elementwise maps against std::", "[forward]") {
   Tensor x = random_tensor({101}, 17, DType::F64, -30, 30);
   const auto xv = x.to_vector();

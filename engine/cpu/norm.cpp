@@ -170,14 +170,18 @@ void rows_batchnorm_backward(const NormGeometry& g, const T* px, const T* pg, co
     a[c] = pg[c] * sgy / m;
     b[c] = pg[c] * sgx / m;
   }
+  // The per-element map in T, as layer-norm's (the sums above stay in double).
+  std::vector<T> tm(C), ti(C), ta(C), tb(C);
+  for (int64_t c = 0; c < C; ++c) tm[c] = T(mean[c]), ti[c] = T(invstd[c]), ta[c] = T(a[c]), tb[c] = T(b[c]);
   for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
+    const T *pm = tm.data(), *pi = ti.data(), *pa = ta.data(), *pb = tb.data();
     for (int64_t r = r0; r < r1; ++r) {
       const T* row = px + r * C;
       T* out = pgx + r * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
-        const double xhat = (row[c] - mean[c]) * invstd[c];
-        out[c] = static_cast<T>(invstd[c] * (pg[c] * passed<Relu>(pgy, py, r * C + c) - a[c] - xhat * b[c]));
+        const T xhat = (row[c] - pm[c]) * pi[c];
+        out[c] = pi[c] * (pg[c] * passed<Relu>(pgy, py, r * C + c) - pa[c] - xhat * pb[c]);
       }
     }
   });
@@ -274,11 +278,11 @@ void batchnorm_backward_as(const NormGeometry& g, const Tensor& x, const Tensor&
       for_planes(g, c0, w, [&](int64_t j, int64_t base) {
         const T* xp = px + base;
         T* gxp = pgx + base;
-        const double mean = sm[c0 + j], invstd = si[c0 + j], gamma_c = pg[c0 + j];
+        const T mean = sm[c0 + j], invstd = si[c0 + j], gamma_c = pg[c0 + j], aj = T(a[j]), bj = T(b[j]);
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) {
-          const double xhat = (xp[i] - mean) * invstd;
-          gxp[i] = static_cast<T>(invstd * (gamma_c * passed<Relu>(pgy, py, base + i) - a[j] - xhat * b[j]));
+          const T xhat = (xp[i] - mean) * invstd;
+          gxp[i] = invstd * (gamma_c * passed<Relu>(pgy, py, base + i) - aj - xhat * bj);
         }
       });
     }

@@ -418,7 +418,7 @@ void add_mi_subcommand(CLI::App& app) {
   sub->add_option("--threads", args->threads, "Threads (0 = OpenMP default)")->capture_default_str();
   sub->add_option("--tile", args->tile, "Fused column-tile width (0 = automatic)")->capture_default_str();
   sub->add_option("--score-cache-mb", args->score_cache_mb,
-                  "Fused infoNCE: MiB of first-pass score tiles kept for the gradient pass (0 = recompute all)")
+                  "Fused infoNCE and DV: MiB of first-pass score tiles kept for the gradient pass (0 = recompute all; DV then runs in one pass)")
       ->capture_default_str();
   sub->add_option("--ceiling-n", args->ceiling_n, "Size n of the n^3 sgemm that measures the ceiling")
       ->capture_default_str();

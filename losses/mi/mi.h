@@ -66,11 +66,13 @@ struct Options {
   int threads = 0;
   // Fused only: width of a column tile of the score matrix; 0 = default_tile_cols().
   int64_t tile_cols = 0;
-  // Fused only, infoNCE with gradients (the estimators whose gradient pass needs the row
-  // statistics of a first pass): score tiles of the first pass are kept for the second up to
-  // this many bytes, and only the rest is recomputed. The default holds the whole score matrix
-  // of the DIM training sizes (B=64, P=64: 1 MiB) and of B=256, P=64 (16 MiB), while the
-  // scratch at any B stays bounded by it; 0 recomputes every tile (the least memory).
+  // Fused only, infoNCE and DV with gradients (the estimators whose gradient pass needs the
+  // log-sum-exp statistics of a first pass): score tiles of the first pass are kept for the
+  // second up to this many bytes. infoNCE recomputes the rest; DV runs in two passes only when
+  // every tile fits, and otherwise in one pass with no cache (fused_dv.h). The default holds
+  // the whole score matrix of the DIM training sizes (B=64, P=64: 1 MiB) and of B=256, P=64
+  // (16 MiB), while the scratch at any B stays bounded by it; 0 recomputes every tile (the
+  // least memory).
   std::size_t score_cache_bytes = kDefaultScoreCacheBytes;
   // If set, receives the peak number of scratch bytes the call allocated (beyond the inputs and
   // the gradient outputs; OpenBLAS's own fixed buffers are not counted).

@@ -75,13 +75,12 @@ int row_threads(const NormGeometry& g) {
   return g.outer * g.channels > 32768 ? int(std::min<int64_t>(omp_get_max_threads(), g.outer)) : 1;
 }
 
-// The value batch-norm stores: the normalized value in T, through the fused ReLU when there is
-// one. The select is on the T value: on the double one GCC leaves the loop scalar.
+// The value batch-norm stores: the normalized value, through the fused ReLU when there is one.
+// The select is on the T value: on a double one GCC leaves the loop scalar.
 template <bool Relu, class T>
-inline T activated(double v) {
-  const T out = static_cast<T>(v);
-  if constexpr (Relu) return out > T(0) ? out : T(0);
-  return out;
+inline T activated(T v) {
+  if constexpr (Relu) return v > T(0) ? v : T(0);
+  return v;
 }
 // The gradient that reaches the normalization: gy times the ReLU's derivative (1 where the
 // output is positive, else 0), as the unfused ReLU gradient computes it. A product, not a
@@ -130,13 +129,15 @@ void rows_batchnorm_train(const NormGeometry& g, const T* px, const T* pg, const
     rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[c]);
     rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * unbiased);
   }
+  std::vector<T> tm(C), ts(C);  // the map in T (statistics in double), as the backward's
+  for (int64_t c = 0; c < C; ++c) tm[c] = T(mean[c]), ts[c] = T(invstd[c] * pg[c]);
   for_row_ranges(threads, m, [&](int, int64_t r0, int64_t r1) {
+    const T *pm = tm.data(), *ps = ts.data();
     for (int64_t r = r0; r < r1; ++r) {
       const T* row = px + r * C;
       T* out = py + r * C;
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c)
-        out[c] = activated<Relu, T>((row[c] - mean[c]) * invstd[c] * pg[c] + pb[c]);
+      for (int64_t c = 0; c < C; ++c) out[c] = activated<Relu, T>((row[c] - pm[c]) * ps[c] + pb[c]);
     }
   });
 }
@@ -222,7 +223,8 @@ void batchnorm_train_as(const NormGeometry& g, const Tensor& x, const Tensor& ga
       for_planes(g, c0, w, [&](int64_t j, int64_t base) {
         const T* xp = px + base;
         T* yp = py + base;
-        const double mu = mean[j], scale = invstd[j] * pg[c0 + j], shift = pb[c0 + j];
+        // The map in T (statistics in double), as the backward's.
+        const T mu = T(mean[j]), scale = T(invstd[j] * pg[c0 + j]), shift = pb[c0 + j];
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) yp[i] = activated<Relu, T>((xp[i] - mu) * scale + shift);
       });

@@ -72,15 +72,20 @@ dnnl::engine& cpu_engine() {
   return e;
 }
 
-// One geometry's three primitives, each with the layouts it chose for its arguments.
+// One argument of a pass: the engine's layout and the one the primitive chose.
+struct Arg {
+  int id;
+  memory::desc user, wanted;
+};
+// One pass's primitive with its two inputs and its output.
+struct PassPlan {
+  dnnl::primitive prim;
+  memory::desc scratchpad;
+  Arg in0, in1, out;
+};
+// One geometry's three passes, indexed by ConvPass.
 struct Plan {
-  dnnl::convolution_forward::primitive_desc fwd_pd;
-  dnnl::convolution_backward_data::primitive_desc data_pd;
-  dnnl::convolution_backward_weights::primitive_desc filter_pd;
-  dnnl::convolution_forward fwd;
-  dnnl::convolution_backward_data data;
-  dnnl::convolution_backward_weights filter;
-  memory::desc act_in, act_out, filt;  // the engine's NCHW / OIHW layouts
+  PassPlan pass[3];
 };
 
 Plan make_plan(const ConvGeometry& g) {
@@ -91,22 +96,30 @@ Plan make_plan(const ConvGeometry& g) {
                            (g.w_out - 1) * g.stride + g.kw - g.w_in - g.pad};
   const auto f32 = memory::data_type::f32;
   const memory::desc s_any(src, f32, Tag::any), w_any(wei, f32, Tag::any), d_any(dst, f32, Tag::any);
+  const memory::desc act_in(src, f32, Tag::nchw), act_out(dst, f32, Tag::nchw), filt(wei, f32, Tag::oihw);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   auto& eng = cpu_engine();
   const auto algo = dnnl::algorithm::convolution_direct;
-  Plan p{
-      dnnl::convolution_forward::primitive_desc(
-          {dnnl::prop_kind::forward_training, algo, s_any, w_any, d_any, strides, pad, pad_r}, attr, eng),
-      {}, {}, {}, {}, {}, memory::desc(src, f32, Tag::nchw), memory::desc(dst, f32, Tag::nchw),
-      memory::desc(wei, f32, Tag::oihw)};
-  p.data_pd = dnnl::convolution_backward_data::primitive_desc({algo, s_any, w_any, d_any, strides, pad, pad_r},
-                                                              attr, eng, p.fwd_pd);
-  p.filter_pd = dnnl::convolution_backward_weights::primitive_desc(
-      {algo, s_any, w_any, d_any, strides, pad, pad_r}, attr, eng, p.fwd_pd);
-  p.fwd = dnnl::convolution_forward(p.fwd_pd);
-  p.data = dnnl::convolution_backward_data(p.data_pd);
-  p.filter = dnnl::convolution_backward_weights(p.filter_pd);
+  const dnnl::convolution_forward::primitive_desc fwd(
+      {dnnl::prop_kind::forward_training, algo, s_any, w_any, d_any, strides, pad, pad_r}, attr, eng);
+  const dnnl::convolution_backward_data::primitive_desc data({algo, s_any, w_any, d_any, strides, pad, pad_r}, attr,
+                                                             eng, fwd);
+  const dnnl::convolution_backward_weights::primitive_desc filter({algo, s_any, w_any, d_any, strides, pad, pad_r},
+                                                                  attr, eng, fwd);
+  Plan p;
+  p.pass[int(ConvPass::forward)] = {dnnl::convolution_forward(fwd), fwd.scratchpad_desc(),
+                                    {DNNL_ARG_SRC, act_in, fwd.src_desc()},
+                                    {DNNL_ARG_WEIGHTS, filt, fwd.weights_desc()},
+                                    {DNNL_ARG_DST, act_out, fwd.dst_desc()}};
+  p.pass[int(ConvPass::backward_data)] = {dnnl::convolution_backward_data(data), data.scratchpad_desc(),
+                                          {DNNL_ARG_DIFF_DST, act_out, data.diff_dst_desc()},
+                                          {DNNL_ARG_WEIGHTS, filt, data.weights_desc()},
+                                          {DNNL_ARG_DIFF_SRC, act_in, data.diff_src_desc()}};
+  p.pass[int(ConvPass::backward_filter)] = {dnnl::convolution_backward_weights(filter), filter.scratchpad_desc(),
+                                            {DNNL_ARG_SRC, act_in, filter.src_desc()},
+                                            {DNNL_ARG_DIFF_DST, act_out, filter.diff_dst_desc()},
+                                            {DNNL_ARG_DIFF_WEIGHTS, filt, filter.diff_weights_desc()}};
   return p;
 }
 
@@ -200,50 +213,41 @@ bool onednn_conv_runs(const ConvGeometry& g, ConvPass pass) {
   return false;
 }
 
-void onednn_conv_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
+namespace {
+
+// Runs one pass on the engine's buffers: out = pass(in0, in1).
+void execute(const ConvGeometry& g, ConvPass pass, const float* in0, const float* in1, float* out) {
   std::shared_ptr<const Plan> hold;
-  const Plan& p = plan_of(g, hold);
+  const PassPlan& p = plan_of(g, hold).pass[int(pass)];
   Call c;
-  c.input(DNNL_ARG_SRC, p.act_in, p.fwd_pd.src_desc(), x);
-  c.input(DNNL_ARG_WEIGHTS, p.filt, p.fwd_pd.weights_desc(), w);
-  c.output(DNNL_ARG_DST, p.act_out, p.fwd_pd.dst_desc(), y);
-  c.run(p.fwd, p.fwd_pd.scratchpad_desc());
+  c.input(p.in0.id, p.in0.user, p.in0.wanted, in0);
+  c.input(p.in1.id, p.in1.user, p.in1.wanted, in1);
+  c.output(p.out.id, p.out.user, p.out.wanted, out);
+  c.run(p.prim, p.scratchpad);
 }
 
-void onednn_conv_backward_data(const ConvGeometry& g, const float* gy, const float* w, float* gx) {
-  std::shared_ptr<const Plan> hold;
-  const Plan& p = plan_of(g, hold);
-  Call c;
-  c.input(DNNL_ARG_DIFF_DST, p.act_out, p.data_pd.diff_dst_desc(), gy);
-  c.input(DNNL_ARG_WEIGHTS, p.filt, p.data_pd.weights_desc(), w);
-  c.output(DNNL_ARG_DIFF_SRC, p.act_in, p.data_pd.diff_src_desc(), gx);
-  c.run(p.data, p.data_pd.scratchpad_desc());
-}
+}  // namespace
 
-void onednn_conv_backward_filter(const ConvGeometry& g, const float* x, const float* gy, float* gw) {
-  std::shared_ptr<const Plan> hold;
-  const Plan& p = plan_of(g, hold);
-  Call c;
-  c.input(DNNL_ARG_SRC, p.act_in, p.filter_pd.src_desc(), x);
-  c.input(DNNL_ARG_DIFF_DST, p.act_out, p.filter_pd.diff_dst_desc(), gy);
-  c.output(DNNL_ARG_DIFF_WEIGHTS, p.filt, p.filter_pd.diff_weights_desc(), gw);
-  c.run(p.filter, p.filter_pd.scratchpad_desc());
-}
-
-#else  // no oneDNN in this build: onednn_conv_runs() is always false, so these never run
+#else  // no oneDNN in this build: onednn_conv_runs() is always false, so nothing runs here
 
 bool onednn_conv_runs(const ConvGeometry&, ConvPass) { return false; }
 
-void onednn_conv_forward(const ConvGeometry&, const float*, const float*, float*) {
-  throw std::logic_error("onednn_conv_forward: this build has no oneDNN");
+namespace {
+[[noreturn]] void execute(const ConvGeometry&, ConvPass, const float*, const float*, float*) {
+  throw std::logic_error("onednn_conv: this build has no oneDNN");
 }
-void onednn_conv_backward_data(const ConvGeometry&, const float*, const float*, float*) {
-  throw std::logic_error("onednn_conv_backward_data: this build has no oneDNN");
-}
-void onednn_conv_backward_filter(const ConvGeometry&, const float*, const float*, float*) {
-  throw std::logic_error("onednn_conv_backward_filter: this build has no oneDNN");
-}
+}  // namespace
 
 #endif
+
+void onednn_conv_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
+  execute(g, ConvPass::forward, x, w, y);
+}
+void onednn_conv_backward_data(const ConvGeometry& g, const float* gy, const float* w, float* gx) {
+  execute(g, ConvPass::backward_data, gy, w, gx);
+}
+void onednn_conv_backward_filter(const ConvGeometry& g, const float* x, const float* gy, float* gw) {
+  execute(g, ConvPass::backward_filter, x, gy, gw);
+}
 
 }  // namespace imx::cpu

@@ -80,25 +80,21 @@ TEST_CASE("dim-bench engine --breakdown splits each step into phases, forward op
     CHECK(opt > 0);
     // Medians of the parts need not add up to the median step, but none exceeds the slowest step.
     CHECK(std::max({fwd, bwd, opt}) <= j["ms"].get<double>() * 3);
-    // The encoder's convolutions, linear layers and fused batch norms each ran their rules: mnist28
-    // has two conv layers and one fc layer with batch norm.
-    const auto& rules = b["backward_rules"];
-    CHECK(rules["conv2d"]["calls_per_step"].get<double>() == 2);
-    CHECK(rules.contains("linear"));
-    CHECK(rules.contains("batch_norm_relu"));
-    double rule_ms = 0;
-    for (const auto& [op, e] : rules.items()) rule_ms += e["ms_per_step"].get<double>();
-    CHECK(rule_ms <= bwd * 3);
-    // The forward pass by op: the same ops recorded their outputs, and the times between records
-    // lie inside the forward pass.
-    const auto& ops = b["forward_ops"];
-    CHECK(ops["conv2d"]["calls_per_step"].get<double>() == 2);
-    CHECK(ops.contains("linear"));
-    CHECK(ops.contains("batch_norm_relu"));
-    double op_ms = 0;
-    for (const auto& [op, e] : ops.items()) op_ms += e["ms_per_step"].get<double>();
-    CHECK(op_ms > 0);
-    CHECK(op_ms <= fwd * 3);
+    // Each pass by op: the encoder's convolutions, linear layers and fused batch norms all appear
+    // (mnist28 has two conv layers and one fc layer with batch norm), and the ops' times add up to
+    // more than nothing and lie inside their pass. Forward: the time up to each recorded output;
+    // backward: each op's gradient rules.
+    const auto check_ops = [](const nlohmann::json& ops, double pass_ms) {
+      CHECK(ops["conv2d"]["calls_per_step"].get<double>() == 2);
+      CHECK(ops.contains("linear"));
+      CHECK(ops.contains("batch_norm_relu"));
+      double op_ms = 0;
+      for (const auto& [op, e] : ops.items()) op_ms += e["ms_per_step"].get<double>();
+      CHECK(op_ms > 0);
+      CHECK(op_ms <= pass_ms * 3);
+    };
+    check_ops(b["backward_rules"], bwd);
+    check_ops(b["forward_ops"], fwd);
     ++steps;
   }
   CHECK(steps == 1);

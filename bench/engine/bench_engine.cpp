@@ -18,7 +18,7 @@
 #include "engine/autograd.h"
 #include "blas/gemm.h"
 #include "engine/backend.h"
-#include "engine/cpu/onednn_conv.h"
+#include "engine/cpu/conv_library.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/random.h"
@@ -107,7 +107,14 @@ void kernels(const Args& a, bench::CeilingProbe& probe) {
     });
     const double ceiling = probe.best_gflops(3);
     const std::string name = std::string(l.name) + (first ? " fwd+bwd-filter" : " fwd+bwd");
-    emit(a, rate_row("conv", name, flops, s, ceiling), rate_line(name, flops, s, ceiling));
+    // Which kernel ran each pass (conv_library.h), so that a row says what it measured.
+    const ConvGeometry g{a.batch, l.c_in, l.h, l.h, l.c_out, l.k, l.k, l.stride, l.pad, ho, ho};
+    std::string kernels = std::string("fwd ") + cpu::conv_kernel_name(cpu::conv_kernel(g, cpu::ConvPass::forward)) +
+                          ", filter " + cpu::conv_kernel_name(cpu::conv_kernel(g, cpu::ConvPass::backward_filter));
+    if (!first) kernels += std::string(", data ") + cpu::conv_kernel_name(cpu::conv_kernel(g, cpu::ConvPass::backward_data));
+    nlohmann::json row = rate_row("conv", name, flops, s, ceiling);
+    row["kernels"] = kernels;
+    emit(a, row, rate_line(name, flops, s, ceiling) + "  (" + kernels + ")");
     if (std::string(l.name).rfind("DCGAN", 0) == 0)
       dcgan_flops += flops, dcgan_seconds += s, dcgan_ceiling_work += s * ceiling;
   }

@@ -1,6 +1,6 @@
-// conv2d on the CPU: float32 through oneDNN's direct kernels where this build has them
-// (onednn_conv.h says when); otherwise, and for float64 (the reference), as im2col + one
-// product per chunk of images. Columns are laid out
+// conv2d on the CPU: float32 through the kernel conv_library.h picks per pass (oneDNN's, the
+// first-layer kernel of direct_conv.h, or the im2col path here); float64, the reference, always
+// as im2col + one product per chunk of images. Columns are laid out
 // [C_in*kh*kw, images*H_out*W_out] so that the product has a long inner dimension even for the
 // first DCGAN layer (3 input channels).
 //
@@ -19,6 +19,8 @@
 
 #include "engine/cpu/caching_allocator.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/conv_library.h"
+#include "engine/cpu/direct_conv.h"
 #include "engine/cpu/onednn_conv.h"
 #include "engine/cpu/parallel.h"
 
@@ -143,8 +145,11 @@ void for_each_chunk(const ConvGeometry& g, Body&& body) {
 
 void CpuBackend::conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w,
                                 Tensor& y) {
-  if (x.dtype() == DType::F32 && cpu::onednn_conv_runs(g, cpu::ConvPass::forward))
-    return cpu::onednn_conv_forward(g, x.data<float>(), w.data<float>(), y.data<float>());
+  if (x.dtype() == DType::F32) switch (cpu::conv_kernel(g, cpu::ConvPass::forward)) {
+      case cpu::ConvKernel::onednn: return cpu::onednn_conv_forward(g, x.data<float>(), w.data<float>(), y.data<float>());
+      case cpu::ConvKernel::direct: return cpu::direct_conv_forward(g, x.data<float>(), w.data<float>(), y.data<float>());
+      case cpu::ConvKernel::im2col: break;
+    }
   dispatch(x.dtype(), [&]<class T>() {
     const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw;
     for_each_chunk<T>(g, [&](int, int64_t n0, int64_t count, T* cols, T* prod) {
@@ -157,7 +162,7 @@ void CpuBackend::conv2d_forward(const ConvGeometry& g, const Tensor& x, const Te
 
 void CpuBackend::conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w,
                                       Tensor& gx) {
-  if (gy.dtype() == DType::F32 && cpu::onednn_conv_runs(g, cpu::ConvPass::backward_data))
+  if (gy.dtype() == DType::F32 && cpu::conv_kernel(g, cpu::ConvPass::backward_data) == cpu::ConvKernel::onednn)
     return cpu::onednn_conv_backward_data(g, gy.data<float>(), w.data<float>(), gx.data<float>());
   dispatch(gy.dtype(), [&]<class T>() {
     const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw;
@@ -172,8 +177,13 @@ void CpuBackend::conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, c
 
 void CpuBackend::conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, const Tensor& gy,
                                         Tensor& gw) {
-  if (x.dtype() == DType::F32 && cpu::onednn_conv_runs(g, cpu::ConvPass::backward_filter))
-    return cpu::onednn_conv_backward_filter(g, x.data<float>(), gy.data<float>(), gw.data<float>());
+  if (x.dtype() == DType::F32) switch (cpu::conv_kernel(g, cpu::ConvPass::backward_filter)) {
+      case cpu::ConvKernel::onednn:
+        return cpu::onednn_conv_backward_filter(g, x.data<float>(), gy.data<float>(), gw.data<float>());
+      case cpu::ConvKernel::direct:
+        return cpu::direct_conv_backward_filter(g, x.data<float>(), gy.data<float>(), gw.data<float>());
+      case cpu::ConvKernel::im2col: break;
+    }
   dispatch(x.dtype(), [&]<class T>() {
     const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw, size = g.c_out * k;
     // Thread 0 accumulates into gw itself, the others into partials added in thread order.

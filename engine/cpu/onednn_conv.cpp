@@ -1,7 +1,5 @@
 #include "engine/cpu/onednn_conv.h"
 
-#include <atomic>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,47 +17,6 @@
 #endif
 
 namespace imx::cpu {
-
-namespace {
-
-ConvLibrary library_from_env() {
-  const char* v = std::getenv("IMX_CONV");
-  const std::string s = v ? v : "";
-  if (s.empty() || s == "auto") return ConvLibrary::automatic;
-  if (s == "im2col") return ConvLibrary::im2col;
-  if (s == "onednn") {
-#ifndef IMX_HAVE_ONEDNN
-    throw std::runtime_error("IMX_CONV=onednn: this build has no oneDNN (install libdnnl-dev, rebuild)");
-#endif
-    return ConvLibrary::onednn;
-  }
-  throw std::runtime_error("IMX_CONV=" + s + ": expected auto, im2col or onednn");
-}
-
-std::atomic<ConvLibrary>& library_setting() {
-  static std::atomic<ConvLibrary> setting{library_from_env()};
-  return setting;
-}
-
-}  // namespace
-
-ConvLibrary conv_library() { return library_setting().load(); }
-
-void set_conv_library(ConvLibrary library) {
-#ifndef IMX_HAVE_ONEDNN
-  if (library == ConvLibrary::onednn) throw std::runtime_error("set_conv_library(onednn): this build has no oneDNN");
-#endif
-  library_setting().store(library);
-}
-
-const char* conv_library_name(ConvLibrary library) {
-  switch (library) {
-    case ConvLibrary::automatic: return "auto";
-    case ConvLibrary::im2col: return "im2col";
-    case ConvLibrary::onednn: return "onednn";
-  }
-  return "?";
-}
 
 #ifdef IMX_HAVE_ONEDNN
 namespace {
@@ -143,7 +100,7 @@ std::shared_ptr<const Plan> plan_for(const ConvGeometry& g) {
   return plans.emplace(key, plan).first->second;
 }
 
-// The plan of a pass that onednn_conv_runs() admitted.
+// The plan of a pass that conv_kernel() gave to oneDNN.
 const Plan& plan_of(const ConvGeometry& g, std::shared_ptr<const Plan>& hold) {
   hold = plan_for(g);
   if (!hold)
@@ -202,16 +159,7 @@ class Call {
 
 }  // namespace
 
-bool onednn_conv_runs(const ConvGeometry& g, ConvPass pass) {
-  switch (conv_library()) {
-    case ConvLibrary::im2col: return false;
-    case ConvLibrary::onednn: return true;  // plan_of() says so where oneDNN has no kernel
-    case ConvLibrary::automatic:
-      // oneDNN's data gradient for 3 input channels ran at ~40 GFLOP/s, well below im2col.
-      return (pass != ConvPass::backward_data || g.c_in >= 8) && plan_for(g) != nullptr;
-  }
-  return false;
-}
+bool onednn_conv_available(const ConvGeometry& g) { return plan_for(g) != nullptr; }
 
 namespace {
 
@@ -228,9 +176,9 @@ void execute(const ConvGeometry& g, ConvPass pass, const float* in0, const float
 
 }  // namespace
 
-#else  // no oneDNN in this build: onednn_conv_runs() is always false, so nothing runs here
+#else  // no oneDNN in this build: onednn_conv_available() is false, so nothing runs here
 
-bool onednn_conv_runs(const ConvGeometry&, ConvPass) { return false; }
+bool onednn_conv_available(const ConvGeometry&) { return false; }
 
 namespace {
 [[noreturn]] void execute(const ConvGeometry&, ConvPass, const float*, const float*, float*) {

@@ -13,23 +13,13 @@
 // gradients sum every output in one fixed order, so their bits do not depend on the thread
 // count; the filter gradient reduces across threads and repeats bit for bit at a fixed count.
 #pragma once
-#include "engine/kernel_types.h"
+#include "engine/cpu/conv_library.h"
 
 namespace imx::cpu {
 
-// Which implementation runs float32 CPU convolutions. `automatic` (the default): oneDNN where
-// this build has it, except the data gradient of layers with fewer than 8 input channels,
-// where its kernel is slower than im2col. Set from IMX_CONV (auto, im2col, onednn) at first
-// use, or with set_conv_library.
-enum class ConvLibrary { automatic, im2col, onednn };
-ConvLibrary conv_library();
-void set_conv_library(ConvLibrary library);
-const char* conv_library_name(ConvLibrary library);
-
-// The three passes a convolution needs.
-enum class ConvPass { forward, backward_data, backward_filter };
-// Whether this pass of this geometry runs on oneDNN under the current setting.
-bool onednn_conv_runs(const ConvGeometry& g, ConvPass pass);
+// Whether this build has oneDNN and oneDNN has kernels for this geometry (conv_library.h
+// decides which passes run here).
+bool onednn_conv_available(const ConvGeometry& g);
 
 // y[n, c_out, h_out, w_out] = conv(x[n, c_in, h_in, w_in], w[c_out, c_in, kh, kw]) (no bias).
 void onednn_conv_forward(const ConvGeometry& g, const float* x, const float* w, float* y);

@@ -15,10 +15,10 @@ using imx::test::TempDir;
 
 namespace {
 
-// The step rows of one `dim-bench engine --json --steps-only` run with the given flags.
-std::vector<nlohmann::json> step_rows(const std::string& flags, const char* dir_name) {
+// The rows of one kind of one `dim-bench engine --json` run with the given flags.
+std::vector<nlohmann::json> rows_of(const std::string& kind, const std::string& flags, const char* dir_name) {
   TempDir dir(dir_name);
-  const auto r = imx::test::run_command(std::string("'") + DIM_BENCH_PATH + "' engine --json --steps-only " + flags, dir);
+  const auto r = imx::test::run_command(std::string("'") + DIM_BENCH_PATH + "' engine --json " + flags, dir);
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   std::istringstream lines(r.out);
@@ -26,9 +26,13 @@ std::vector<nlohmann::json> step_rows(const std::string& flags, const char* dir_
   std::vector<nlohmann::json> rows;
   while (std::getline(lines, line)) {
     nlohmann::json j = nlohmann::json::parse(line);
-    if (j["kind"] == "step") rows.push_back(std::move(j));
+    if (j["kind"] == kind) rows.push_back(std::move(j));
   }
   return rows;
+}
+
+std::vector<nlohmann::json> step_rows(const std::string& flags, const char* dir_name) {
+  return rows_of("step", "--steps-only " + flags, dir_name);
 }
 
 }  // namespace
@@ -98,4 +102,24 @@ TEST_CASE("dim-bench engine --breakdown splits each step into phases, forward op
     ++steps;
   }
   CHECK(steps == 1);
+}
+
+TEST_CASE("dim-bench engine --json: each conv row names the kernel that ran each pass", "[bench]") {
+  const auto rows = rows_of("conv", "--batch 2 --reps 1 --arch mnist28 --mi-units 32 --estimator jsd --step-reps 1",
+                            "imx_dim_bench_engine_conv");
+  REQUIRE(rows.size() == 6);  // five layers and the DCGAN total
+  const auto is_kernel = [](const std::string& k) { return k == "im2col" || k == "onednn" || k == "direct"; };
+  for (const auto& j : rows) {
+    const std::string what = j["what"];
+    if (what.find("total") != std::string::npos) continue;
+    INFO(what);
+    const std::string kernels = j["kernels"];
+    // "fwd K, filter K" for first layers (their images need no gradient), ", data K" after.
+    const bool first = what.find(" conv0 ") != std::string::npos;
+    const auto fwd = kernels.substr(4, kernels.find(',') - 4);
+    CHECK(kernels.rfind("fwd ", 0) == 0);
+    CHECK(is_kernel(fwd));
+    CHECK((kernels.find(", data ") != std::string::npos) == !first);
+    CHECK(kernels.find(", filter ") != std::string::npos);
+  }
 }

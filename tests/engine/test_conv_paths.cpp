@@ -1,5 +1,5 @@
-// The float32 CPU convolution paths (oneDNN's direct kernels and im2col, engine/cpu/onednn_conv.h)
-// against the float64 im2col path, which test_forward and test_grad check against a naive loop
+// The float32 CPU convolution paths (oneDNN's direct kernels, the first-layer kernel and im2col,
+// engine/cpu/conv_library.h) against the float64 im2col path, which test_forward and test_grad check against a naive loop
 // and finite differences: forward, data gradient and filter gradient, at the DIM encoders'
 // layer sizes and at odd ones (channels not a multiple of 16, stride 3, far-side padding that
 // the output size drops, non-square images, 1x1 filters).
@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "engine/cpu/conv_library.h"
+#include "engine/cpu/direct_conv.h"
 #include "engine/cpu/onednn_conv.h"
 #include "engine/ops.h"
 #include "helpers.h"
@@ -46,8 +48,7 @@ struct ScopedConvLibrary {
 std::vector<cpu::ConvLibrary> libraries() {
   std::vector<cpu::ConvLibrary> out{cpu::ConvLibrary::im2col, cpu::ConvLibrary::automatic};
   ConvGeometry probe{1, 16, 8, 8, 16, 3, 3, 1, 1, 8, 8};
-  ScopedConvLibrary scoped(cpu::ConvLibrary::automatic);
-  if (cpu::onednn_conv_runs(probe, cpu::ConvPass::forward)) out.push_back(cpu::ConvLibrary::onednn);
+  if (cpu::onednn_conv_available(probe)) out.push_back(cpu::ConvLibrary::onednn);
   return out;
 }
 
@@ -93,11 +94,59 @@ TEST_CASE("float32 convolutions: forward and data gradient repeat bit for bit on
   }
 }
 
-TEST_CASE("IMX_CONV's libraries have names, and onednn is refused without oneDNN", "[conv]") {
+TEST_CASE("IMX_CONV's libraries have names, pick a kernel per pass, and onednn is refused without oneDNN",
+          "[conv]") {
   CHECK(std::string(cpu::conv_library_name(cpu::ConvLibrary::im2col)) == "im2col");
   CHECK(std::string(cpu::conv_library_name(cpu::ConvLibrary::onednn)) == "onednn");
-  ScopedConvLibrary scoped(cpu::ConvLibrary::im2col);
-  const ConvGeometry g{1, 16, 8, 8, 16, 3, 3, 1, 1, 8, 8};
-  CHECK_FALSE(cpu::onednn_conv_runs(g, cpu::ConvPass::forward));
+  const ConvGeometry first{64, 3, 32, 32, 64, 4, 4, 2, 1, 16, 16}, wide{1, 16, 8, 8, 16, 3, 3, 1, 1, 8, 8};
+  {
+    ScopedConvLibrary scoped(cpu::ConvLibrary::im2col);
+    CHECK(cpu::conv_kernel(first, cpu::ConvPass::forward) == cpu::ConvKernel::im2col);
+    CHECK(cpu::conv_kernel(wide, cpu::ConvPass::backward_filter) == cpu::ConvKernel::im2col);
+  }
+  {
+    ScopedConvLibrary scoped(cpu::ConvLibrary::automatic);
+    const bool direct = cpu::direct_conv_fits(first), onednn = cpu::onednn_conv_available(wide);
+    const auto first_layer = direct ? cpu::ConvKernel::direct
+                             : cpu::onednn_conv_available(first) ? cpu::ConvKernel::onednn
+                                                                 : cpu::ConvKernel::im2col;
+    CHECK(cpu::conv_kernel(first, cpu::ConvPass::forward) == first_layer);
+    CHECK(cpu::conv_kernel(first, cpu::ConvPass::backward_filter) == first_layer);
+    CHECK(cpu::conv_kernel(first, cpu::ConvPass::backward_data) == cpu::ConvKernel::im2col);  // 3 input channels
+    CHECK_FALSE(cpu::direct_conv_fits(wide));                                                // 16 input channels
+    CHECK(cpu::conv_kernel(wide, cpu::ConvPass::forward) == (onednn ? cpu::ConvKernel::onednn : cpu::ConvKernel::im2col));
+    CHECK(cpu::conv_kernel(wide, cpu::ConvPass::backward_data) ==
+          (onednn ? cpu::ConvKernel::onednn : cpu::ConvKernel::im2col));
+  }
   if (libraries().size() == 2) CHECK_THROWS(cpu::set_conv_library(cpu::ConvLibrary::onednn));
+}
+
+// The first-layer kernel, called directly (whatever the setting picks), against the float64
+// path: widths that fill one vector, two, or part of one; channels and taps that are not
+// multiples of its blocks (16 channels forward; 4 channels x 6 taps for the filter gradient);
+// strides 1 to 3; padding wider than the filter; fewer images than threads.
+TEST_CASE("the first-layer convolution kernel matches the float64 path", "[forward][conv]") {
+  const Case cases[] = {{8, 3, 32, 32, 64, 4, 2, 1}, {8, 1, 28, 28, 64, 5, 2, 2}, {3, 3, 64, 64, 32, 4, 2, 1},
+                        {2, 3, 9, 7, 5, 3, 1, 1},    {3, 2, 37, 40, 7, 3, 3, 0},   {2, 3, 9, 9, 17, 5, 1, 6},
+                        {1, 7, 6, 35, 3, 1, 1, 0},   {2, 4, 10, 12, 21, 2, 2, 1}};
+  for (const Case& c : cases) {
+    const int ho = (c.h + 2 * c.p - c.k) / c.s + 1, wo = (c.w + 2 * c.p - c.k) / c.s + 1;
+    const ConvGeometry g{c.n, c.ci, c.h, c.w, c.co, c.k, c.k, c.s, c.p, ho, wo};
+    if (!cpu::direct_conv_fits(g)) {
+      WARN("skipped: this build does not target AVX-512, so it has no first-layer kernel");
+      return;
+    }
+    INFO("input [" << c.n << ", " << c.ci << ", " << c.h << ", " << c.w << "], " << c.co << " filters " << c.k << "x"
+                   << c.k << " stride " << c.s << " pad " << c.p);
+    Tensor x = random_tensor({c.n, c.ci, c.h, c.w}, 7), w = random_tensor({c.co, c.ci, c.k, c.k}, 8),
+           r = random_tensor({c.n, c.co, ho, wo}, 9);
+    const Result f64 = run(x, w, r, DType::F64, c);
+    const Tensor x32 = x.to(DType::F32), w32 = w.to(DType::F32), r32 = r.to(DType::F32);
+    // Filled with a value no output has: every output must be written.
+    Tensor y = Tensor::full({c.n, c.co, ho, wo}, 12345.0), gw = Tensor::full({c.co, c.ci, c.k, c.k}, 12345.0);
+    cpu::direct_conv_forward(g, x32.data<float>(), w32.data<float>(), y.data<float>());
+    cpu::direct_conv_backward_filter(g, x32.data<float>(), r32.data<float>(), gw.data<float>());
+    CHECK(rel_error(y.to_vector(), f64.y) < 2e-5);
+    CHECK(rel_error(gw.to_vector(), f64.gw) < 2e-5);
+  }
 }

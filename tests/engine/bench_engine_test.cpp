@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/common/timing.h"
 #include "tests/mi/test_files.h"
 
 using imx::test::TempDir;
@@ -122,4 +123,20 @@ TEST_CASE("dim-bench engine --json: each conv row names the kernel that ran each
     CHECK((kernels.find(", data ") != std::string::npos) == !first);
     CHECK(kernels.find(", filter ") != std::string::npos);
   }
+}
+
+TEST_CASE("best_seconds_over runs at least reps times and at least min_seconds in all", "[bench]") {
+  int runs = 0;
+  const auto busy_ms = [&] {  // about 1 ms of work
+    ++runs;
+    const double t0 = imx::bench::seconds_now();
+    while (imx::bench::seconds_now() - t0 < 1e-3) {
+    }
+  };
+  CHECK(imx::bench::best_seconds_over(3, 0, busy_ms) >= 1e-3);
+  CHECK(runs == 4);  // the warm-up and 3 timed runs
+  runs = 0;
+  CHECK(imx::bench::best_seconds_over(3, 0.03, busy_ms) >= 1e-3);
+  CHECK(runs >= 1 + 25);  // 30 ms of 1 ms runs after the warm-up (fewer only if runs took longer)
+  CHECK(runs <= 1 + 31);
 }

@@ -145,11 +145,13 @@ void for_each_chunk(const ConvGeometry& g, Body&& body) {
 
 void CpuBackend::conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w,
                                 Tensor& y) {
-  if (x.dtype() == DType::F32) switch (cpu::conv_kernel(g, cpu::ConvPass::forward)) {
+  if (x.dtype() == DType::F32) {
+    switch (cpu::conv_kernel(g, cpu::ConvPass::forward)) {
       case cpu::ConvKernel::onednn: return cpu::onednn_conv_forward(g, x.data<float>(), w.data<float>(), y.data<float>());
       case cpu::ConvKernel::direct: return cpu::direct_conv_forward(g, x.data<float>(), w.data<float>(), y.data<float>());
       case cpu::ConvKernel::im2col: break;
     }
+  }
   dispatch(x.dtype(), [&]<class T>() {
     const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw;
     for_each_chunk<T>(g, [&](int, int64_t n0, int64_t count, T* cols, T* prod) {
@@ -177,13 +179,15 @@ void CpuBackend::conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, c
 
 void CpuBackend::conv2d_backward_filter(const ConvGeometry& g, const Tensor& x, const Tensor& gy,
                                         Tensor& gw) {
-  if (x.dtype() == DType::F32) switch (cpu::conv_kernel(g, cpu::ConvPass::backward_filter)) {
+  if (x.dtype() == DType::F32) {
+    switch (cpu::conv_kernel(g, cpu::ConvPass::backward_filter)) {
       case cpu::ConvKernel::onednn:
         return cpu::onednn_conv_backward_filter(g, x.data<float>(), gy.data<float>(), gw.data<float>());
       case cpu::ConvKernel::direct:
         return cpu::direct_conv_backward_filter(g, x.data<float>(), gy.data<float>(), gw.data<float>());
       case cpu::ConvKernel::im2col: break;
     }
+  }
   dispatch(x.dtype(), [&]<class T>() {
     const int64_t hw = g.h_out * g.w_out, k = g.c_in * g.kh * g.kw, size = g.c_out * k;
     // Thread 0 accumulates into gw itself, the others into partials added in thread order.

@@ -150,11 +150,11 @@ void filter_block(const FilterArgs& a, int64_t cb, int64_t t0, float* acc, int64
   const PhaseLayout& L = *a.layout;
   const int64_t plane = g.h_out * g.w_out;
   int64_t off[BT];
-    for (int j = 0; j < BT; ++j) off[j] = L.tap[t0 + j];
+  for (int j = 0; j < BT; ++j) off[j] = L.tap[t0 + j];
   __m512 s[BC][BT];
 #pragma GCC unroll 16
   for (int c = 0; c < BC; ++c)
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int j = 0; j < BT; ++j) s[c][j] = _mm512_loadu_ps(acc + (c * ld + j) * kLanes);
   for (int64_t i = 0; i < a.images; ++i) {
     const float* img = a.phases + i * L.size;
@@ -165,24 +165,24 @@ void filter_block(const FilterArgs& a, int64_t cb, int64_t t0, float* acc, int64
         const float* gp = gimg + oy * g.w_out + seg * kLanes;
         const __mmask16 mask = seg + 1 == L.segs ? a.last_mask : __mmask16(0xFFFF);
         __m512 tv[BT];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int j = 0; j < BT; ++j) {
           tv[j] = _mm512_loadu_ps(tp + off[j]);
           // Keeps the tap in a register: otherwise GCC folds its load into every FMA that uses
           // it, BC loads where one is needed, and the loads rather than the FMAs bound the loop.
           asm("" : "+v"(tv[j]));
         }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int c = 0; c < BC; ++c) {
           const __m512 gv = Masked ? _mm512_maskz_loadu_ps(mask, gp + c * plane) : _mm512_loadu_ps(gp + c * plane);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
           for (int j = 0; j < BT; ++j) s[c][j] = _mm512_fmadd_ps(gv, tv[j], s[c][j]);
         }
       }
   }
 #pragma GCC unroll 16
   for (int c = 0; c < BC; ++c)
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int j = 0; j < BT; ++j) _mm512_storeu_ps(acc + (c * ld + j) * kLanes, s[c][j]);
 }
 

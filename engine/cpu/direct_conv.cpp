@@ -44,7 +44,11 @@ struct PhaseLayout {
     segs = (g.w_out + kLanes - 1) / kLanes;
     lead = (p + s - 1) / s;
     const int64_t reach = std::max<int64_t>(floor_div(g.kw - 1 - p, s), 0);  // phase columns right of ox
-    len = (lead + segs * kLanes + reach + 3) / 4 * 4;
+    // Room for what the taps read and for every column fill() copies: input columns past the
+    // last one a tap uses (when (w_in + 2 pad - kw) % stride > pad) must not spill into the
+    // next phase row.
+    const int64_t filled = (g.w_in + s - 1) / s;
+    len = (lead + std::max(segs * kLanes + reach, filled) + 3) / 4 * 4;
     rows = std::max(g.h_in + 2 * p, (g.h_out - 1) * s + g.kh);
     row_step = s * s * len;
     size = g.c_in * rows * s * len;
@@ -143,7 +147,8 @@ struct FilterArgs {
 
 // acc[c * ld + j] += sum over the group's images, rows and columns of gy(cb + c) * x_tap(t0 + j).
 // Lanes hold columns; the caller sums them at the end. Masked: rows end in a partial vector,
-// whose lanes past the row load as zeros (a masked load everywhere else cost ~5%).
+// whose lanes past the row load as zeros, in gy and in the taps (an input column no output uses
+// may hold an Inf or a NaN, and 0 * Inf is NaN); a masked load everywhere else cost ~5%.
 template <int BC, int BT, bool Masked>
 void filter_block(const FilterArgs& a, int64_t cb, int64_t t0, float* acc, int64_t ld) {
   const ConvGeometry& g = *a.g;
@@ -167,7 +172,7 @@ void filter_block(const FilterArgs& a, int64_t cb, int64_t t0, float* acc, int64
         __m512 tv[BT];
 #pragma GCC unroll 16
         for (int j = 0; j < BT; ++j) {
-          tv[j] = _mm512_loadu_ps(tp + off[j]);
+          tv[j] = Masked ? _mm512_maskz_loadu_ps(mask, tp + off[j]) : _mm512_loadu_ps(tp + off[j]);
           // Keeps the tap in a register: otherwise GCC folds its load into every FMA that uses
           // it, BC loads where one is needed, and the loads rather than the FMAs bound the loop.
           asm("" : "+v"(tv[j]));
@@ -265,7 +270,10 @@ void direct_conv_backward_filter(const ConvGeometry& g, const float* x, const fl
     std::fill_n(acc, partial * kLanes, 0.f);
     float* phases = static_cast<float*>(buffers.get()) + th * kFilterGroup * L.size;
     L.clear(phases, kFilterGroup);
-    const int64_t begin = g.n * th / threads, end = g.n * (th + 1) / threads;
+    // Split by the team the runtime gave (it may be smaller than asked for, inside another
+    // parallel region or under OMP_DYNAMIC); the sum below covers the same team.
+    const int team = omp_get_num_threads();
+    const int64_t begin = g.n * th / team, end = g.n * (th + 1) / team;
     for (int64_t i0 = begin; i0 < end; i0 += kFilterGroup) {
       const int64_t images = std::min(kFilterGroup, end - i0);
       for (int64_t i = 0; i < images; ++i)
@@ -284,7 +292,7 @@ void direct_conv_backward_filter(const ConvGeometry& g, const float* x, const fl
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < partial; ++i) {
       __m512 v = _mm512_loadu_ps(accs + i * kLanes);
-      for (int t = 1; t < threads; ++t) v = _mm512_add_ps(v, _mm512_loadu_ps(accs + (t * partial + i) * kLanes));
+      for (int t = 1; t < team; ++t) v = _mm512_add_ps(v, _mm512_loadu_ps(accs + (t * partial + i) * kLanes));
       alignas(64) float lanes[kLanes];  // (_mm512_reduce_add_ps draws a false -Wmaybe-uninitialized from GCC 12)
       _mm512_store_ps(lanes, v);
       float sum = 0.f;

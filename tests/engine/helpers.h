@@ -1,6 +1,7 @@
 #pragma once
 #include <catch.hpp>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "engine/random.h"
@@ -19,6 +20,8 @@ inline double rel_error(const std::vector<double>& a, const std::vector<double>&
   REQUIRE(a.size() == b.size());
   double err = 0, scale = 1;
   for (size_t i = 0; i < a.size(); ++i) {
+    // A NaN would pass through std::max unseen: one that is not in both is an infinite error.
+    if (std::isnan(a[i]) != std::isnan(b[i])) return std::numeric_limits<double>::infinity();
     err = std::max(err, std::abs(a[i] - b[i]));
     scale = std::max(scale, std::abs(b[i]));
   }

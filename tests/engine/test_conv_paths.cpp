@@ -5,6 +5,7 @@
 // the output size drops, non-square images, 1x1 filters).
 #include <omp.h>
 
+#include <cmath>
 #include <vector>
 
 #include "engine/cpu/conv_library.h"
@@ -122,13 +123,16 @@ TEST_CASE("IMX_CONV's libraries have names, pick a kernel per pass, and onednn i
 }
 
 // The first-layer kernel, called directly (whatever the setting picks), against the float64
-// path: widths that fill one vector, two, or part of one; channels and taps that are not
-// multiples of its blocks (16 channels forward; 4 channels x 6 taps for the filter gradient);
-// strides 1 to 3; padding wider than the filter; fewer images than threads.
+// path: widths that fill one vector, two, or part of one; odd widths on the stride-2 vector
+// copy; input columns no output uses (holding a NaN here, which must not reach any result);
+// channels and taps that are not multiples of its blocks (16 channels forward; 4 channels x 6
+// taps for the filter gradient); strides 1 to 3; padding wider than the filter; fewer images
+// than threads; 1 and 2 threads.
 TEST_CASE("the first-layer convolution kernel matches the float64 path", "[forward][conv]") {
   const Case cases[] = {{8, 3, 32, 32, 64, 4, 2, 1}, {8, 1, 28, 28, 64, 5, 2, 2}, {3, 3, 64, 64, 32, 4, 2, 1},
                         {2, 3, 9, 7, 5, 3, 1, 1},    {3, 2, 37, 40, 7, 3, 3, 0},   {2, 3, 9, 9, 17, 5, 1, 6},
-                        {1, 7, 6, 35, 3, 1, 1, 0},   {2, 4, 10, 12, 21, 2, 2, 1}};
+                        {1, 7, 6, 35, 3, 1, 1, 0},   {2, 4, 10, 12, 21, 2, 2, 1},  {2, 3, 33, 33, 8, 2, 2, 0},
+                        {3, 3, 35, 35, 8, 4, 2, 1},  {1, 1, 20, 58, 6, 13, 3, 1}};
   for (const Case& c : cases) {
     const int ho = (c.h + 2 * c.p - c.k) / c.s + 1, wo = (c.w + 2 * c.p - c.k) / c.s + 1;
     const ConvGeometry g{c.n, c.ci, c.h, c.w, c.co, c.k, c.k, c.s, c.p, ho, wo};
@@ -140,13 +144,32 @@ TEST_CASE("the first-layer convolution kernel matches the float64 path", "[forwa
                    << c.k << " stride " << c.s << " pad " << c.p);
     Tensor x = random_tensor({c.n, c.ci, c.h, c.w}, 7), w = random_tensor({c.co, c.ci, c.k, c.k}, 8),
            r = random_tensor({c.n, c.co, ho, wo}, 9);
+    const bool last_column_unused = (wo - 1) * c.s - c.p + c.k < c.w;
+    if (last_column_unused)
+      for (int64_t row = 0; row < int64_t(c.n) * c.ci * c.h; ++row) x.data<double>()[row * c.w + c.w - 1] = NAN;
     const Result f64 = run(x, w, r, DType::F64, c);
     const Tensor x32 = x.to(DType::F32), w32 = w.to(DType::F32), r32 = r.to(DType::F32);
     // Filled with a value no output has: every output must be written.
-    Tensor y = Tensor::full({c.n, c.co, ho, wo}, 12345.0), gw = Tensor::full({c.co, c.ci, c.k, c.k}, 12345.0);
-    cpu::direct_conv_forward(g, x32.data<float>(), w32.data<float>(), y.data<float>());
-    cpu::direct_conv_backward_filter(g, x32.data<float>(), r32.data<float>(), gw.data<float>());
-    CHECK(rel_error(y.to_vector(), f64.y) < 2e-5);
-    CHECK(rel_error(gw.to_vector(), f64.gw) < 2e-5);
+    const auto forward = [&] {
+      Tensor y = Tensor::full({c.n, c.co, ho, wo}, 12345.0);
+      cpu::direct_conv_forward(g, x32.data<float>(), w32.data<float>(), y.data<float>());
+      return y.to_vector();
+    };
+    const auto filter = [&] {
+      Tensor gw = Tensor::full({c.co, c.ci, c.k, c.k}, 12345.0);
+      cpu::direct_conv_backward_filter(g, x32.data<float>(), r32.data<float>(), gw.data<float>());
+      return gw.to_vector();
+    };
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::vector<double> y1 = forward(), gw1 = filter();
+    omp_set_num_threads(2);
+    const std::vector<double> y2 = forward(), gw2 = filter(), gw2_again = filter();
+    omp_set_num_threads(saved);
+    CHECK(rel_error(y2, f64.y) < 2e-5);
+    CHECK(rel_error(gw2, f64.gw) < 2e-5);
+    CHECK(rel_error(gw1, f64.gw) < 2e-5);
+    CHECK(y1 == y2);  // each output summed in one order, by one thread
+    CHECK(gw2 == gw2_again);
   }
 }

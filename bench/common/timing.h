@@ -12,22 +12,10 @@ inline double seconds_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Minimum seconds over `reps` runs of f, after one warm-up run: the least noisy estimate of
-// what the code can do on a shared machine.
-inline double best_seconds(int reps, const std::function<void()>& f) {
-  f();
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    const double t0 = seconds_now();
-    f();
-    best = std::min(best, seconds_now() - t0);
-  }
-  return best;
-}
-
-// As best_seconds, but going on past `reps` runs until the timed runs add up to min_seconds:
-// a 1 ms kernel timed 20 times is measured in a 20 ms window, which a burst of load from other
-// work on a shared machine can cover whole.
+// Minimum seconds over `reps` runs of f, after one warm-up run, going on past `reps` runs until
+// the timed runs add up to min_seconds: the least noisy estimate of what the code can do on a
+// shared machine. (A 1 ms kernel timed 20 times is measured in a 20 ms window, which a burst of
+// load from other work can cover whole.)
 inline double best_seconds_over(int reps, double min_seconds, const std::function<void()>& f) {
   f();
   double best = 1e30, total = 0;
@@ -39,6 +27,9 @@ inline double best_seconds_over(int reps, double min_seconds, const std::functio
   }
   return best;
 }
+
+// Minimum seconds over exactly `reps` runs of f, after one warm-up run.
+inline double best_seconds(int reps, const std::function<void()>& f) { return best_seconds_over(reps, 0, f); }
 
 // Median milliseconds of `reps` runs after a warm-up. When the warm-up took over slow_ms, one
 // timed run is enough (it keeps minutes-long naive paths from dominating a benchmark).
